@@ -1,0 +1,149 @@
+"""The library entry points: `check` (load, inspect, score) and `grade` (also train and evaluate).
+
+The CLI, batch grading and the platform integrations all call these two functions.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import importlib.metadata
+import json
+import os
+import platform
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+
+from grader import data as mnist
+from grader.evaluate import evaluate
+from grader.inspect import MalformedTrace, build_inspection
+from grader.load import resolve_submission
+from grader.results import Environment, Grade, Metrics, Reference, StageError, Training
+from grader.rubric import DEFAULT_RUBRIC, Rubric, load_rubric
+from grader.sandbox.runner import EpochOutput, TrainingData, run_worker
+from grader.score import score
+
+REFERENCE_RESULTS = Path(__file__).resolve().parent.parent / "reference" / "results.json"
+_NO_METRICS = Metrics(None, None, None)
+
+
+@dataclasses.dataclass(frozen=True)
+class Progress:
+    """One finished epoch, for live progress displays."""
+
+    epoch: int
+    epochs: int
+    train_loss: float | None
+    validation_accuracy: float
+    seconds: float
+
+
+def check(path: str | Path, rubric: Rubric | None = None, model_class: str = "") -> Grade:
+    """Load, inspect and score the structural criteria of a submission, without training."""
+    return _run(path, rubric or load_rubric(DEFAULT_RUBRIC), model_class, mode="check")
+
+
+def grade(
+    path: str | Path,
+    rubric: Rubric | None = None,
+    model_class: str = "",
+    data_dir: str | Path | None = None,
+    epochs: int | None = None,
+    train_limit: int | None = None,
+    device: str = "auto",
+    threads: int | None = None,
+    on_progress: Callable[[Progress], None] = lambda p: None,
+) -> Grade:
+    """Everything `check` does, then train with the rubric's recipe and evaluate on the trusted side.
+
+    `epochs` (at most the rubric's) and `train_limit` make quick, provisional runs.
+    """
+    rubric = rubric or load_rubric(DEFAULT_RUBRIC)
+    recipe = rubric.recipe
+    if epochs is not None and not 1 <= epochs <= recipe.epochs:
+        raise ValueError(f"--epochs must be between 1 and the rubric's {recipe.epochs}")
+    split = mnist.load_split(mnist.find_mnist(data_dir), recipe.split, train_limit)
+    return _run(path, rubric, model_class, mode="grade", split=split, epochs=epochs or recipe.epochs,
+                device=device, threads=threads, on_progress=on_progress)
+
+
+def _run(path, rubric: Rubric, model_class: str, mode: str, split: mnist.MnistSplit | None = None, epochs: int = 0,
+         device: str = "cpu", threads: int | None = None, on_progress=lambda p: None) -> Grade:
+    started = time.monotonic()
+    submission = resolve_submission(path)
+    provisional = []
+    if mode == "grade":
+        if epochs < rubric.recipe.epochs:
+            provisional.append(f"{epochs} of the rubric's {rubric.recipe.epochs} epochs")
+        if split.shortfall:
+            provisional.append(f"smaller training split: {split.shortfall}")
+    request = {
+        "mode": mode,
+        "model_class": model_class or rubric.model_class,
+        "recipe": dataclasses.asdict(rubric.recipe),
+        "epochs": epochs,
+        "device": device if mode == "grade" else "cpu",
+        "threads": threads or os.cpu_count() or 1,
+    }
+    training_data = None
+    if split is not None:
+        training_data = TrainingData(split.train_images, split.train_labels, np.concatenate([split.validation_images, split.test_images]))
+
+    def report_epoch(e: EpochOutput) -> None:
+        if e.epoch > 0 and e.predictions.shape[0] >= len(split.validation_labels):
+            n = len(split.validation_labels)
+            on_progress(Progress(e.epoch, epochs, e.train_loss, float((e.predictions[:n] == split.validation_labels).mean() * 100), e.seconds))
+
+    run = run_worker(submission, request, rubric.limits, training_data, report_epoch)
+    error = StageError(**run.error) if run.error else None
+    inspection = None
+    if run.inspection is not None:
+        try:
+            inspection = build_inspection(run.inspection, run.tensors)
+        except MalformedTrace as e:
+            error = error or StageError("inspect", f"the worker returned a malformed inspection ({e})", "")
+    history, metrics, training, flags = None, _NO_METRICS, None, ()
+    if mode == "grade" and error is None:
+        try:
+            history, metrics, flags = evaluate(run.epochs, split.validation_labels, split.test_labels)
+            training = Training(len(history), run.device, round(history[-1].seconds if history else 0.0, 2), history)
+        except ValueError as e:
+            error = StageError("evaluate", str(e), "")
+    if error is not None:
+        history = None if mode == "check" or error.stage in ("load", "inspect") else history
+    all_flags = (inspection.flags if inspection else ()) + flags
+    if inspection is not None:
+        inspection = dataclasses.replace(inspection, flags=all_flags)
+    criteria, total, max_score = score(rubric, inspection if error is None or error.stage not in ("load", "inspect") else None,
+                                       history if mode == "grade" else None, all_flags)
+    if error is not None:
+        total = 0.0
+    return Grade(
+        submission_path=submission.path, submission_sha256=submission.sha256,
+        rubric_path=rubric.path, rubric_sha256=rubric.sha256, rubric_title=rubric.title,
+        mode=mode, provisional=tuple(provisional),
+        environment=Environment(platform.python_version(), run.torch_version or _installed("torch"),
+                                run.device or "cpu", run.isolation, rubric.recipe.seed),
+        error=error, inspection=inspection, training=training, metrics=metrics,
+        criteria=criteria, score=total, max_score=max_score, reference=load_reference(),
+        seconds=round(time.monotonic() - started, 2), output=run.output,
+    )
+
+
+def load_reference(path: Path = REFERENCE_RESULTS) -> Reference | None:
+    """The bundled reference solution's recorded results (averaged over its seeds), if recorded."""
+    try:
+        recorded = json.loads(path.read_text())
+        return Reference(recorded["validation_accuracy"], recorded["test_accuracy"], recorded["parameters"],
+                         tuple(recorded["mean_history"]))
+    except (OSError, ValueError, KeyError):
+        return None
+
+
+def _installed(package: str) -> str:
+    try:
+        return importlib.metadata.version(package)
+    except importlib.metadata.PackageNotFoundError:
+        return "not installed"

@@ -1,0 +1,41 @@
+"""The evaluate stage, on the trusted side: accuracies from the worker's predictions and our labels.
+
+The worker sees the validation and test images without labels; it returns one predicted class
+per image and epoch. The labels never leave this process.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from grader.results import EpochRecord, Flag, Metrics
+from grader.sandbox.runner import EpochOutput
+
+PRETRAINED_ABOVE = 30.0  # percent: an untrained 10-class model sits near 10%
+
+
+def accuracy(predictions: np.ndarray, labels: np.ndarray) -> float:
+    """Percent of predictions equal to labels; shapes must match."""
+    if predictions.shape != labels.shape:
+        raise ValueError(f"{predictions.shape[0]} predictions for {labels.shape[0]} images")
+    return float((predictions == labels).mean() * 100)
+
+
+def evaluate(epochs: tuple[EpochOutput, ...], validation_labels: np.ndarray, test_labels: np.ndarray) -> tuple[tuple[EpochRecord, ...], Metrics, tuple[Flag, ...]]:
+    """Per-epoch history (epoch 0, the untrained model, left out), the final metrics, and flags."""
+    n = len(validation_labels)
+    labels = np.concatenate([validation_labels, test_labels])
+    rows = [(e, accuracy(e.predictions[:n], labels[:n]), accuracy(e.predictions[n:], labels[n:]))
+            for e in epochs if e.predictions.shape == labels.shape]
+    if len(rows) != len(epochs):
+        raise ValueError("the worker returned predictions of the wrong length")
+    history = tuple(EpochRecord(e.epoch, e.train_loss if e.train_loss is not None else float("nan"), val, test, e.seconds)
+                    for e, val, test in rows if e.epoch > 0)
+    before = rows[0][1] if rows else None
+    flags = []
+    if before is not None and before > PRETRAINED_ABOVE:
+        flags.append(Flag("pretrained_weights", f"the untrained model already scores {before:.1f}% (chance is about 10%): "
+                                                f"it ships trained weights. The grade must come from the rubric's training"))
+    last = history[-1] if history else None
+    metrics = Metrics(last.validation_accuracy if last else None, last.test_accuracy if last else None, before)
+    return history, metrics, tuple(flags)

@@ -1,0 +1,140 @@
+"""The grade and its parts: plain frozen dataclasses that every renderer reads (no formatting here)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+
+@dataclass(frozen=True)
+class ParameterCount:
+    total: int  # registered parameters
+    trainable: int  # registered parameters with requires_grad
+    buffers_extra: int  # buffers that are not normalization statistics
+    hidden: int  # trainable tensors the forward pass used but the module never registered
+    counted: int  # what the parameter criterion judges: total + buffers_extra + hidden
+
+
+@dataclass(frozen=True)
+class Flag:
+    id: str  # pretrained_weights | hidden_parameters | non_statistic_buffers | unused_layer | ...
+    message: str  # what was found and how to fix it
+
+
+@dataclass(frozen=True)
+class Layer:
+    name: str
+    type: str
+    output_shape: tuple[int, ...] | None
+    parameters: int
+    receptive_field: int | None
+
+
+@dataclass(frozen=True)
+class Architecture:
+    batchnorm: bool  # each: true only when the operation really ran in a training-mode forward pass
+    dropout: bool
+    gap: bool
+    fc: bool
+    receptive_field: int  # pixels, at the last spatial layer (before global pooling or flattening)
+    output_kind: str  # logits | log_probs | probabilities
+
+
+@dataclass(frozen=True)
+class Inspection:
+    model_class: str
+    parameters: ParameterCount
+    architecture: Architecture
+    layers: tuple[Layer, ...]
+    summary: str  # torchinfo's table
+    flags: tuple[Flag, ...]
+    notes: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class EpochRecord:
+    epoch: int
+    train_loss: float
+    validation_accuracy: float  # percent
+    test_accuracy: float  # percent
+    seconds: float  # training time since the start of epoch 1
+
+
+@dataclass(frozen=True)
+class Training:
+    epochs: int
+    device: str
+    seconds: float
+    history: tuple[EpochRecord, ...]
+
+
+@dataclass(frozen=True)
+class Metrics:
+    validation_accuracy: float | None  # percent, at the last epoch
+    test_accuracy: float | None
+    accuracy_before_training: float | None  # validation accuracy of the untrained model
+
+
+@dataclass(frozen=True)
+class CriterionResult:
+    id: str
+    passed: bool
+    points: float
+    max_points: float
+    detail: str
+    ran: bool = True  # false for the accuracy criterion under `grader check`
+
+
+@dataclass(frozen=True)
+class StageError:
+    stage: str  # load | inspect | train | evaluate
+    message: str  # one line for the student
+    traceback: str
+
+
+@dataclass(frozen=True)
+class Environment:
+    python: str
+    torch: str
+    device: str
+    isolation: str  # bwrap | process
+    seed: int
+
+
+@dataclass(frozen=True)
+class Reference:
+    validation_accuracy: float
+    test_accuracy: float
+    parameters: int
+    history: tuple[float, ...]  # validation accuracy per epoch, averaged over the reference's seeds
+
+
+@dataclass(frozen=True)
+class Grade:
+    submission_path: str
+    submission_sha256: str
+    rubric_path: str
+    rubric_sha256: str
+    rubric_title: str
+    mode: str  # check | grade
+    provisional: tuple[str, ...]  # why this run deviated from the rubric's recipe; empty when it did not
+    environment: Environment
+    error: StageError | None
+    inspection: Inspection | None
+    training: Training | None
+    metrics: Metrics
+    criteria: tuple[CriterionResult, ...]
+    score: float
+    max_score: float
+    reference: Reference | None
+    seconds: float
+    output: str  # the tail of what the submission printed
+
+    @property
+    def status(self) -> str:
+        return "error" if self.error else "graded"
+
+    @property
+    def passed(self) -> bool:
+        """Every criterion that ran passed, and nothing failed."""
+        return self.error is None and all(c.passed for c in self.criteria if c.ran)

@@ -1,0 +1,274 @@
+"""The parent side of the trust boundary: start a worker, watch its time, read back plain data.
+
+The worker is a fresh `python -I` process started from a fixed bootstrap, in its own session,
+in a temporary job folder, with an allow-listed environment, rlimits, stdin closed and its
+output going to files. Only JSON and `.npy`/`.npz` arrays (read with allow_pickle=False) come
+back, and every value is checked before the grade uses it.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from grader.load import Submission
+from grader.rubric import Limits
+
+PACKAGE_ROOT = Path(__file__).resolve().parents[2]
+POLL_SECONDS = 0.05
+MAX_JSON_BYTES = 8 << 20  # inspection.json of a 20k-parameter model is a few kB
+ISOLATION = "process"
+
+# Runs first in the worker, before any student code: limits, output caps, then the worker.
+BOOTSTRAP = """
+import json, resource, sys
+limits = json.loads(sys.argv[2])
+for name, value in limits.items():
+    resource.setrlimit(getattr(resource, name), (value, value))
+class CappedOutput:
+    def __init__(self, stream, cap):
+        self.stream, self.left = stream, cap
+    def write(self, text):
+        if self.left > 0:
+            self.stream.write(text[: self.left])
+            self.left -= len(text)
+            if self.left <= 0:
+                self.stream.write("\\n[output truncated by the grader]\\n")
+        return len(text)
+    def __getattr__(self, name):
+        return getattr(self.stream, name)
+cap = int(sys.argv[3])
+sys.stdout, sys.stderr = CappedOutput(sys.stdout, cap), CappedOutput(sys.stderr, cap)
+sys.path.insert(0, sys.argv[4])
+from grader.sandbox.worker import main
+main(sys.argv[1])
+"""
+
+
+@dataclass(frozen=True)
+class EpochOutput:
+    epoch: int  # 0: before training
+    train_loss: float | None
+    seconds: float  # training time since the start of epoch 1
+    predictions: np.ndarray  # (M,) int64, checked
+
+
+@dataclass(frozen=True)
+class WorkerRun:
+    inspection: dict | None  # the worker's trace, as JSON (types checked by the caller)
+    tensors: dict[str, np.ndarray]  # every tensor the manifest names, for counting
+    epochs: tuple[EpochOutput, ...]
+    error: dict | None  # {"stage", "message", "traceback"}
+    device: str
+    torch_version: str
+    isolation: str
+    output: str  # the tail of what the submission printed
+    seconds: float
+
+
+@dataclass(frozen=True)
+class TrainingData:
+    """What the worker may see: training images with labels, evaluation images without."""
+
+    train_images: np.ndarray
+    train_labels: np.ndarray
+    eval_images: np.ndarray
+
+
+def run_worker(
+    submission: Submission,
+    request: dict,
+    limits: Limits,
+    data: TrainingData | None = None,
+    on_epoch: Callable[[EpochOutput], None] = lambda e: None,
+) -> WorkerRun:
+    """Run the worker for one submission to the end, a timeout, or a crash; never raises for the submission's faults."""
+    job = Path(tempfile.mkdtemp(prefix="grader-job-"))
+    try:
+        return _run(job, submission, request, limits, data, on_epoch)
+    finally:
+        shutil.rmtree(job, ignore_errors=True)
+
+
+def _run(job, submission, request, limits, data, on_epoch) -> WorkerRun:
+    out, home = job / "out", job / "home"
+    for folder in (out, home, job / "tmp", job / "data"):
+        folder.mkdir()
+    file = _copy_submission(submission, job / "submission")
+    (job / "request.json").write_text(json.dumps({**request, "file": str(file)}))
+    if data is not None:
+        for name in ("train_images", "train_labels", "eval_images"):
+            np.save(job / "data" / f"{name}.npy", getattr(data, name), allow_pickle=False)
+
+    epochs_expected = request.get("epochs", 0) if request["mode"] == "grade" else 0
+    threads = request["threads"]
+    cpu_seconds = int((limits.load_seconds + limits.inspect_seconds + (epochs_expected + 1) * limits.epoch_seconds) * max(threads, 1)) + 60
+    rlimits = {"RLIMIT_CORE": 0, "RLIMIT_CPU": cpu_seconds, "RLIMIT_DATA": int(limits.memory_gb * (1 << 30)),
+               "RLIMIT_FSIZE": 512 << 20, "RLIMIT_NOFILE": 1024}
+    env = {"PATH": "/usr/local/bin:/usr/bin:/bin", "HOME": str(home), "TMPDIR": str(job / "tmp"),
+           "LANG": "C.UTF-8", "LC_ALL": "C.UTF-8", "PYTHONHASHSEED": "0", "PYTHONDONTWRITEBYTECODE": "1",
+           "OMP_NUM_THREADS": str(threads), "MKL_NUM_THREADS": str(threads), "MPLBACKEND": "Agg"}
+    if "CUDA_VISIBLE_DEVICES" in os.environ:
+        env["CUDA_VISIBLE_DEVICES"] = os.environ["CUDA_VISIBLE_DEVICES"]
+    command = [sys.executable, "-I", "-c", BOOTSTRAP, str(job), json.dumps(rlimits),
+               str(int(limits.output_mb * (1 << 20))), str(PACKAGE_ROOT)]
+
+    started = time.monotonic()
+    with open(job / "output.txt", "wb") as output:
+        process = subprocess.Popen(command, cwd=file.parent, env=env, stdin=subprocess.DEVNULL,
+                                   stdout=output, stderr=subprocess.STDOUT, start_new_session=True)
+        watch = _Watch(out, limits, on_epoch)
+        try:
+            timeout = watch.follow(process)
+        finally:
+            _kill_tree(process)
+    error = timeout or _read_error(out) or _exit_error(process.returncode, watch.stage, watch.done)
+    if error is None and request["mode"] == "grade" and len(watch.epochs) != epochs_expected + 1:
+        error = {"stage": "train", "message": "the worker stopped before training finished", "traceback": ""}
+    inspection, tensors = (None, {}) if watch.stage == "load" else _read_inspection(out)
+    if inspection is None and error is None:
+        error = {"stage": "inspect", "message": "the worker returned no readable inspection", "traceback": ""}
+    return WorkerRun(inspection, tensors, tuple(watch.epochs), error, watch.device, watch.torch_version,
+                     ISOLATION, _tail(job / "output.txt"), time.monotonic() - started)
+
+
+def _copy_submission(submission: Submission, target: Path) -> Path:
+    source = Path(submission.path)
+    if source.is_dir():
+        shutil.copytree(source, target, ignore=shutil.ignore_patterns("__pycache__", ".git"))
+        return target / Path(submission.file).relative_to(source)
+    target.mkdir()
+    shutil.copy2(source, target / source.name)
+    return target / source.name
+
+
+class _Watch:
+    """Follows the worker's event file, enforces each stage's wall-clock limit, collects epochs."""
+
+    def __init__(self, out: Path, limits: Limits, on_epoch):
+        self.out, self.limits, self.on_epoch = out, limits, on_epoch
+        self.stage, self.since, self.done = "load", time.monotonic(), False
+        self.epochs: list[EpochOutput] = []
+        self.device = self.torch_version = ""
+        self._offset = 0
+
+    def follow(self, process: subprocess.Popen) -> dict | None:
+        while process.poll() is None:
+            self._read_events()
+            limit = {"load": self.limits.load_seconds, "inspect": self.limits.inspect_seconds}.get(self.stage, self.limits.epoch_seconds)
+            if self.done:
+                limit = 10.0  # time to exit after the last event
+            if time.monotonic() - self.since > limit:
+                doing = f"training (epoch {len(self.epochs)})" if self.stage == "train" else {"load": "loading the model", "inspect": "running the forward pass"}.get(self.stage, self.stage)
+                return {"stage": self.stage, "message": f"timed out after {limit:.0f} s while {doing}", "traceback": ""}
+            time.sleep(POLL_SECONDS)
+        self._read_events()
+        return None
+
+    def _read_events(self) -> None:
+        path = self.out / "events.jsonl"
+        if not path.exists():
+            return
+        with open(path, "rb") as f:
+            f.seek(self._offset)
+            chunk = f.read(1 << 20)
+        complete = chunk[: chunk.rfind(b"\n") + 1]
+        self._offset += len(complete)
+        for line in complete.splitlines():
+            try:
+                event = json.loads(line)
+                self._apply(event if isinstance(event, dict) else {})
+            except (ValueError, TypeError, KeyError, OSError):
+                continue  # a malformed line from a meddling submission is ignored
+
+    def _apply(self, event: dict) -> None:
+        stage = event.get("stage")
+        if stage not in ("load", "inspect", "train", "done"):
+            return
+        if stage != self.stage or stage == "train":
+            self.since = time.monotonic()
+        self.stage = stage
+        self.done = stage == "done"
+        if isinstance(event.get("device"), str):
+            self.device, self.torch_version = event["device"][:100], str(event.get("torch", ""))[:40]
+        if stage == "train" and event.get("epoch") == len(self.epochs):
+            epoch = len(self.epochs)
+            predictions = _read_predictions(self.out / f"predictions_{epoch}.npy")
+            loss = event.get("train_loss")
+            result = EpochOutput(epoch, float(loss) if isinstance(loss, (int, float)) else None,
+                                 float(event.get("seconds", 0.0)), predictions)
+            self.epochs.append(result)
+            self.on_epoch(result)
+
+
+def _read_predictions(path: Path) -> np.ndarray:
+    array = np.load(path, allow_pickle=False)
+    if array.ndim != 1 or array.dtype.kind not in "iu" or array.size == 0 or array.min() < 0 or array.max() > 9:
+        raise ValueError("predictions must be a 1-D integer array of classes 0-9")
+    return array.astype(np.int64)
+
+
+def _read_inspection(out: Path) -> tuple[dict | None, dict[str, np.ndarray]]:
+    try:
+        path = out / "inspection.json"
+        if path.stat().st_size > MAX_JSON_BYTES:
+            return None, {}
+        inspection = json.loads(path.read_text())
+        with np.load(out / "tensors.npz", allow_pickle=False) as archive:
+            tensors = {key: archive[key] for key in archive.files}
+        if not all(t.dtype.kind in "fiub" for t in tensors.values()):
+            return None, {}
+        return (inspection if isinstance(inspection, dict) else None), tensors
+    except (OSError, ValueError):
+        return None, {}
+
+
+def _read_error(out: Path) -> dict | None:
+    try:
+        error = json.loads((out / "error.json").read_text()[:MAX_JSON_BYTES])
+        stage = error.get("stage") if error.get("stage") in ("load", "inspect", "train") else "load"
+        return {"stage": stage, "message": str(error.get("message", ""))[:500], "traceback": str(error.get("traceback", ""))[:8000]}
+    except (OSError, ValueError, AttributeError):
+        return None
+
+
+def _exit_error(code: int | None, stage: str, done: bool) -> dict | None:
+    if code == 0 and done:
+        return None
+    doing = {"load": "while importing or constructing the model", "inspect": "during the forward pass", "train": "while training"}.get(stage, "")
+    if code is not None and code < 0:
+        name = signal.Signals(-code).name
+        why = {"SIGKILL": "killed (out of memory?)", "SIGXCPU": "stopped: CPU time limit reached", "SIGXFSZ": "stopped: it wrote too much",
+               "SIGSEGV": "crashed (segmentation fault)"}.get(name, f"ended by {name}")
+        return {"stage": _error_stage(stage), "message": f"the worker was {why} {doing}", "traceback": ""}
+    return {"stage": _error_stage(stage), "message": f"the submission ended the process (exit code {code}) {doing}", "traceback": ""}
+
+
+def _error_stage(stage: str) -> str:
+    return stage if stage in ("load", "inspect", "train") else "train"
+
+
+def _kill_tree(process: subprocess.Popen) -> None:
+    """Kill the worker's whole session (children it started included), then reap it."""
+    try:
+        os.killpg(process.pid, signal.SIGKILL)
+    except (ProcessLookupError, PermissionError):
+        pass
+    process.wait()
+
+
+def _tail(path: Path, limit: int = 4000) -> str:
+    with open(path, "rb") as f:
+        f.seek(max(0, path.stat().st_size - limit))
+        return f.read().decode("utf-8", errors="replace")

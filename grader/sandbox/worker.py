@@ -1,0 +1,156 @@
+"""The worker: runs the untrusted stages (load, inspect, train) inside the sandbox.
+
+Started only by `runner.run_worker` through the bootstrap. It talks to the parent through
+files in its job folder, never pipes or pickle:
+  out/events.jsonl      one JSON line per stage change and per epoch
+  out/inspection.json   the trace (JSON) and the manifest of out/tensors.npz
+  out/predictions_N.npy class predictions for the unlabeled evaluation images after epoch N
+  out/error.json        the stage, a one-line message for the student, the trimmed traceback
+Everything the parent reads from here is checked there: the student's code runs in this process.
+"""
+
+from __future__ import annotations
+
+import inspect as pyinspect
+import json
+import os
+import sys
+import traceback
+from pathlib import Path
+
+INSPECT_BATCH = 4  # images in the traced forward pass: small, and > 1 so BatchNorm can train
+
+
+def main(job_dir: str) -> None:
+    job = Path(job_dir)
+    out = job / "out"
+    request = json.loads((job / "request.json").read_text())
+    events = open(out / "events.jsonl", "a", buffering=1)
+
+    def enter(stage: str, **extra) -> None:
+        events.write(json.dumps({"stage": stage, **extra}) + "\n")
+        events.flush()
+
+    stage = "load"
+    try:
+        enter("load")
+        import numpy as np
+        import torch
+
+        from grader import load, train
+        from grader.inspect import trace as inspect
+        from grader.rubric import recipe_from_dict
+
+        torch.set_num_threads(request["threads"])
+        device = train.resolve_device(request["device"])
+        enter("load", device=train.describe_device(device), torch=torch.__version__)
+        recipe = recipe_from_dict(request["recipe"])
+        cls, notes = load.import_model_class(request["file"], request["model_class"])
+        torch.manual_seed(recipe.seed)
+        model = _construct(cls)
+
+        stage = "inspect"
+        enter("inspect", model_class=cls.__name__)
+        batch = torch.randn(INSPECT_BATCH, 1, 28, 28, generator=torch.Generator().manual_seed(0))
+        description, tensors = inspect.trace_model(model, batch)
+        description["model_class"] = cls.__name__
+        description["notes"] = notes + description["notes"]
+        description["summary"] = _summary(model)
+        description["tensors"] = [{**entry, "key": f"t{i}"} for i, (entry, _) in enumerate(tensors)]
+        np.savez(out / "tensors.npz", **{f"t{i}": t.detach().cpu().float().numpy() for i, (_, t) in enumerate(tensors)})
+        (out / "inspection.json").write_text(json.dumps(description))
+
+        if request["mode"] == "grade":
+            stage = "train"
+            enter("train", epoch=0)
+            data = job / "data"
+            arrays = {k: np.load(data / f"{k}.npy", allow_pickle=False) for k in ("train_images", "train_labels", "eval_images")}
+            torch.manual_seed(recipe.seed)  # dropout draws from the global generator: same start for every run
+
+            def report(result) -> None:
+                np.save(out / f"predictions_{result.epoch}.npy", result.predictions)
+                enter("train", epoch=result.epoch, train_loss=result.train_loss, seconds=result.seconds)
+
+            train.train(model, arrays["train_images"], arrays["train_labels"], arrays["eval_images"],
+                        recipe, request["epochs"], device, report)
+        enter("done")
+    except BaseException as e:  # SystemExit and KeyboardInterrupt from student code too
+        (out / "error.json").write_text(json.dumps({"stage": stage, "message": describe_error(e, request["file"]),
+                                                    "traceback": student_traceback(e, request["file"])}))
+        events.close()
+        os._exit(1)
+    events.close()
+    os._exit(0)  # skip interpreter teardown: student atexit handlers and __del__ methods do not run
+
+
+def _construct(cls):
+    signature = pyinspect.signature(cls.__init__)
+    required = [
+        name for name, p in list(signature.parameters.items())[1:]
+        if p.default is p.empty and p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)
+    ]
+    if required:
+        raise ConstructError(f"{cls.__name__}() needs the argument(s) {', '.join(required)}; the grader builds the model "
+                             f"as {cls.__name__}() with no arguments, so give each a default value")
+    return cls()
+
+
+class ConstructError(Exception):
+    """The model class cannot be constructed with no arguments."""
+
+
+def _summary(model) -> str:
+    """torchinfo's layer summary; advisory, so a failure here only says why."""
+    try:
+        import torchinfo
+
+        return str(torchinfo.summary(model, input_size=(2, 1, 28, 28), verbose=0, device="cpu",
+                                     col_names=("output_size", "num_params"), mode="eval"))
+    except Exception as e:
+        return f"(torchinfo could not summarize this model: {type(e).__name__}: {e})"
+
+
+def describe_error(e: BaseException, file: str) -> str:
+    """One line a student understands: what went wrong and where in their file."""
+    from grader.inspect.trace import ForwardError, OutputShapeError
+    from grader.load import LoadError
+
+    if isinstance(e, SyntaxError):
+        return f"syntax error in {Path(e.filename or file).name}, line {e.lineno}: {e.msg}"
+    if isinstance(e, SystemExit):
+        return f"the submission called exit() / sys.exit({e.code!r}){_location(e, file)}; a model file must not end the program"
+    if isinstance(e, KeyboardInterrupt):
+        return f"the submission raised KeyboardInterrupt{_location(e, file)}"
+    if isinstance(e, MemoryError):
+        return f"ran out of memory{_location(e, file)}: the grader's memory limit was reached"
+    if isinstance(e, (ForwardError, OutputShapeError, ConstructError, LoadError)):
+        return str(e)
+    if isinstance(e, ImportError):
+        return f"import failed{_location(e, file)}: {e}"
+    text = str(e).strip().splitlines()[0] if str(e).strip() else ""
+    return f"{type(e).__name__}{_location(e, file)}: {text}"
+
+
+def _student_frames(e: BaseException, file: str):
+    e = e.__cause__ or e  # ForwardError wraps the student's exception
+    folder = str(Path(file).parent)
+    name = Path(file).name
+    return [f for f in traceback.extract_tb(e.__traceback__) if f.filename.startswith(folder) or f.filename.startswith(name)]
+
+
+def _location(e: BaseException, file: str) -> str:
+    frames = _student_frames(e, file)
+    return f" at {Path(frames[-1].filename).name}, line {frames[-1].lineno}" if frames else ""
+
+
+def student_traceback(e: BaseException, file: str, limit: int = 4000) -> str:
+    """The traceback without the grader's own frames, trimmed to `limit` characters."""
+    frames = _student_frames(e, file)
+    root = e.__cause__ or e
+    lines = traceback.format_list(frames) + traceback.format_exception_only(type(root), root)
+    text = "".join(lines).replace(str(Path(file).parent) + "/", "")  # the job folder means nothing to a student
+    return text[-limit:]
+
+
+if __name__ == "__main__":
+    main(sys.argv[1])
