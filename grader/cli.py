@@ -1,0 +1,89 @@
+"""The `grader` command: parses arguments, calls the library, prints. Exit codes: 0 every scored
+criterion passed, 1 a criterion failed or the submission errored, 2 a usage error."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from rich.console import Console
+from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+
+from grader import __version__, api
+from grader.errors import GraderError
+from grader.report import json as json_report
+from grader.report import terminal
+from grader.rubric import DEFAULT_RUBRIC, load_rubric
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="grader", description="Grade small-model MNIST submissions: what runs, what it counts, what it reaches.")
+    parser.add_argument("--version", action="version", version=f"grader {__version__}")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    def common(p: argparse.ArgumentParser) -> None:
+        p.add_argument("submission", help="a .py file, a folder holding one, or a Jupyter notebook")
+        p.add_argument("--rubric", default=str(DEFAULT_RUBRIC), help="rubric TOML file (default: %(default)s)")
+        p.add_argument("--model-class", default="", help="name of the model class, when the file defines several")
+        p.add_argument("--json", metavar="PATH", help="also write the JSON report here")
+        p.add_argument("--verbose", "-v", action="store_true", help="show everything, the submission's output included")
+
+    check = commands.add_parser("check", help="load and inspect a submission and score its structure, in seconds (no training)",
+                                description="Load and inspect a submission and score its structural criteria, without training.")
+    common(check)
+    grade = commands.add_parser("grade", help="train with the rubric's recipe, evaluate, and score every criterion",
+                                description="Train the submission with the rubric's fixed recipe, evaluate it and score every criterion.")
+    common(grade)
+    training_options(grade)
+    return parser
+
+
+def training_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--data-dir", help="folder with the MNIST IDX files (default: $MNIST_DIR, then the user cache)")
+    p.add_argument("--epochs", type=int, help="train fewer epochs than the rubric (a provisional run)")
+    p.add_argument("--train-limit", type=int, help="train on only this many images (a provisional run)")
+    p.add_argument("--device", default="auto", help="auto (GPU when there is one), cpu, or cuda[:N] (default: auto)")
+    p.add_argument("--threads", type=int, help="CPU threads for training (default: all cores)")
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    console = Console(stderr=False)
+    try:
+        rubric = load_rubric(args.rubric)
+        if args.command == "check":
+            grade = api.check(args.submission, rubric, args.model_class)
+        else:
+            grade = _grade_with_progress(args, rubric, console)
+    except (GraderError, ValueError) as e:
+        Console(stderr=True).print(f"[red]grader: {e}[/]", highlight=False)
+        return 2
+    terminal.render(grade, console, verbose=args.verbose)
+    if args.json:
+        Path(args.json).write_text(json_report.render(grade))
+        console.print(f"[dim]JSON report written to {args.json}[/]")
+    return 0 if grade.passed else 1
+
+
+def _grade_with_progress(args, rubric, console: Console):
+    total = args.epochs or rubric.recipe.epochs
+    columns = (TextColumn("[bold]training[/] epoch {task.completed}/{task.total}"), BarColumn(), TextColumn("{task.fields[status]}"),
+               TimeElapsedColumn(), TimeRemainingColumn())
+    with Progress(*columns, console=console, transient=True) as progress:
+        task = progress.add_task("train", total=total, status="starting the worker")
+
+        def update(p: api.Progress) -> None:
+            loss = f"loss {p.train_loss:.4f}, " if p.train_loss is not None else ""
+            progress.update(task, completed=p.epoch, status=f"{loss}validation {p.validation_accuracy:.2f}%")
+
+        return api.grade(args.submission, rubric, args.model_class, args.data_dir, args.epochs, args.train_limit,
+                         args.device, args.threads, on_progress=update)
+
+
+def run() -> None:
+    sys.exit(main())
+
+
+if __name__ == "__main__":
+    run()

@@ -1,0 +1,1 @@
+"""Renderers over the same Grade: each format is one module with a `render` function."""

@@ -1,0 +1,48 @@
+"""The JSON report (schema 1): a stable public interface. Fields are only ever added."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+
+from grader import __version__
+from grader.results import Grade
+
+SCHEMA = 1
+
+
+def to_dict(grade: Grade) -> dict:
+    inspection, training = grade.inspection, grade.training
+    arch = inspection.architecture if inspection else None
+    return {
+        "schema": SCHEMA,
+        "grader_version": __version__,
+        "mode": grade.mode,
+        "submission": {"path": grade.submission_path, "sha256": grade.submission_sha256,
+                       "model_class": inspection.model_class if inspection else None},
+        "rubric": {"path": grade.rubric_path, "sha256": grade.rubric_sha256, "title": grade.rubric_title},
+        "status": grade.status,
+        "passed": grade.passed,
+        "provisional": bool(grade.provisional),
+        "provisional_reasons": list(grade.provisional),
+        "environment": dataclasses.asdict(grade.environment),
+        "error": dataclasses.asdict(grade.error) if grade.error else None,
+        "parameters": {k: v for k, v in dataclasses.asdict(inspection.parameters).items()} if inspection else None,
+        "architecture": dataclasses.asdict(arch) if arch else None,
+        "layers": [dataclasses.asdict(layer) for layer in inspection.layers] if inspection else [],
+        "summary": inspection.summary if inspection else None,
+        "flags": [dataclasses.asdict(f) for f in inspection.flags] if inspection else [],
+        "notes": list(inspection.notes) if inspection else [],
+        "training": dataclasses.asdict(training) if training else None,
+        "metrics": dataclasses.asdict(grade.metrics),
+        "criteria": [dataclasses.asdict(c) for c in grade.criteria],
+        "score": grade.score,
+        "max_score": grade.max_score,
+        "reference": dataclasses.asdict(grade.reference) if grade.reference else None,
+        "seconds": grade.seconds,
+        "output": grade.output,
+    }
+
+
+def render(grade: Grade) -> str:
+    return json.dumps(to_dict(grade), indent=2)

@@ -1,0 +1,120 @@
+"""The terminal report (rich): verdicts first, then the model, the training and the reference."""
+
+from __future__ import annotations
+
+from rich import box
+from rich.console import Console, Group
+from rich.panel import Panel
+from rich.table import Table
+from rich.text import Text
+
+from grader.results import Grade
+
+YES, NO = "[green]yes[/]", "[red]no[/]"
+
+
+def render(grade: Grade, console: Console, verbose: bool = False) -> None:
+    console.print(_header(grade))
+    if grade.provisional:
+        console.print(Panel("PROVISIONAL: this run deviates from the rubric's recipe (" + "; ".join(grade.provisional)
+                            + "). Its numbers are not the grade.", style="bold yellow", box=box.HEAVY))
+    if grade.error:
+        body = Text(grade.error.message, style="bold")
+        if grade.error.traceback:
+            body.append("\n\n" + grade.error.traceback.strip(), style="dim")
+        console.print(Panel(body, title=f"[red]error while {_stage_words(grade.error.stage)}", border_style="red"))
+    console.print(_criteria(grade))
+    inspection = grade.inspection
+    if inspection:
+        console.print(_model(grade))
+        if verbose or grade.error is None:
+            console.print(_layers(grade))
+        for flag in inspection.flags:
+            console.print(f"[yellow]⚑ {flag.id}[/]: {flag.message}")
+        for note in inspection.notes:
+            console.print(f"[dim]note: {note}[/]")
+    if grade.training:
+        console.print(_history(grade))
+    if grade.reference and inspection:
+        console.print(_reference(grade))
+    if grade.output.strip() and (verbose or grade.error):
+        console.print(Panel(grade.output.strip()[-1500:], title="what the submission printed (tail)", border_style="dim"))
+    env = grade.environment
+    console.print(f"[dim]grader on python {env.python}, torch {env.torch}, device {env.device}, isolation {env.isolation}, "
+                  f"seed {env.seed}; rubric {grade.rubric_path} ({grade.rubric_sha256[:12]}); "
+                  f"submission sha256 {grade.submission_sha256[:12]}; {grade.seconds:.1f} s[/]")
+
+
+def _stage_words(stage: str) -> str:
+    return {"load": "loading", "inspect": "inspecting", "train": "training", "evaluate": "evaluating"}.get(stage, stage)
+
+
+def _header(grade: Grade) -> Text:
+    cls = f" ({grade.inspection.model_class})" if grade.inspection else ""
+    verdict = ("[bold red]ERROR" if grade.error else "[bold green]PASS" if grade.passed else "[bold red]FAIL")
+    text = Text.from_markup(f"{verdict}[/]  [bold]{grade.submission_path}{cls}[/]  {grade.score:g} / {grade.max_score:g} points"
+                            f"  [dim]{grade.rubric_title} · grader {grade.mode}[/]")
+    return text
+
+
+def _criteria(grade: Grade) -> Table:
+    table = Table(box=box.SIMPLE_HEAD, title="Criteria", title_justify="left")
+    for col in ("", "criterion", "points", "detail"):
+        table.add_column(col)
+    for c in grade.criteria:
+        mark = "[dim]·[/]" if not c.ran else "[green]✔[/]" if c.passed else "[red]✘[/]"
+        table.add_row(mark, c.id, f"{c.points:g} / {c.max_points:g}" if c.max_points else "", c.detail)
+    return table
+
+
+def _model(grade: Grade) -> Table:
+    i = grade.inspection
+    p, a = i.parameters, i.architecture
+    table = Table(box=box.SIMPLE_HEAD, title="Model", title_justify="left", show_header=False)
+    table.add_column(style="bold")
+    table.add_column()
+    extra = [f"{p.buffers_extra:,} in extra buffers"] if p.buffers_extra else []
+    extra += [f"{p.hidden:,} hidden"] if p.hidden else []
+    table.add_row("parameters", f"{p.counted:,} counted ({p.total:,} registered, {p.trainable:,} trainable"
+                  + "".join(f", {e}" for e in extra) + ")")
+    table.add_row("ran in forward", f"BatchNorm {YES if a.batchnorm else NO}   Dropout {YES if a.dropout else NO}   "
+                  f"GAP {YES if a.gap else NO}   FC {YES if a.fc else NO}")
+    table.add_row("receptive field", f"{a.receptive_field} px at the last spatial layer (the image is 28 px)")
+    table.add_row("output", {"logits": "logits", "log_probs": "log-probabilities (log_softmax)",
+                             "probabilities": "[red]probabilities (softmax)[/]"}[a.output_kind])
+    return table
+
+
+def _layers(grade: Grade) -> Table:
+    table = Table(box=box.SIMPLE_HEAD, title="Layers that ran, in order", title_justify="left")
+    for col, justify in (("layer", "left"), ("type", "left"), ("output shape", "left"), ("params", "right"), ("RF", "right")):
+        table.add_column(col, justify=justify)
+    for layer in grade.inspection.layers:
+        shape = "×".join(str(d) for d in layer.output_shape[1:]) if layer.output_shape else "?"
+        table.add_row(layer.name, layer.type, shape, f"{layer.parameters:,}", str(layer.receptive_field or ""))
+    return table
+
+
+def _history(grade: Grade) -> Table:
+    t = grade.training
+    ref = grade.reference.history if grade.reference else ()
+    table = Table(box=box.SIMPLE_HEAD, title=f"Training: {t.epochs} epochs on {t.device}, {t.seconds:.0f} s", title_justify="left")
+    for col in ("epoch", "train loss", "validation %", "test %", "reference val %"):
+        table.add_column(col, justify="right")
+    for r in t.history:
+        table.add_row(str(r.epoch), f"{r.train_loss:.4f}", f"{r.validation_accuracy:.2f}", f"{r.test_accuracy:.2f}",
+                      f"{ref[r.epoch - 1]:.2f}" if r.epoch <= len(ref) else "")
+    m = grade.metrics
+    if m.accuracy_before_training is not None:
+        table.caption = f"untrained model: {m.accuracy_before_training:.1f}% validation accuracy (chance is about 10%)"
+    return table
+
+
+def _reference(grade: Grade) -> Group:
+    ref, m = grade.reference, grade.metrics
+    parts = [f"reference solution: {ref.validation_accuracy:.2f}% validation, {ref.test_accuracy:.2f}% test, {ref.parameters:,} parameters"]
+    if m.validation_accuracy is not None:
+        parts.append(f"yours: {m.validation_accuracy - ref.validation_accuracy:+.2f} points validation, "
+                     f"{m.test_accuracy - ref.test_accuracy:+.2f} points test")
+    parts.append(f"parameters: {grade.inspection.parameters.counted / ref.parameters:.2f}× the reference's")
+    return Group(*(Text(p) for p in parts))
