@@ -16,8 +16,9 @@ from pathlib import Path
 
 import numpy as np
 
+from grader import __version__
 from grader import data as mnist
-from grader.evaluate import evaluate
+from grader.evaluate import diagnose, evaluate
 from grader.inspect import MalformedTrace, build_inspection
 from grader.load import resolve_submission
 from grader.results import Environment, Grade, Metrics, Reference, StageError, Training
@@ -104,11 +105,13 @@ def _run(path, rubric: Rubric, model_class: str, mode: str, split: mnist.MnistSp
             inspection = build_inspection(run.inspection, run.tensors)
         except MalformedTrace as e:
             error = error or StageError("inspect", f"the worker returned a malformed inspection ({e})", "")
-    history, metrics, training, flags = None, _NO_METRICS, None, ()
+    history, metrics, training, flags, diagnostics = None, _NO_METRICS, None, (), None
     if mode == "grade" and error is None:
         try:
             history, metrics, flags = evaluate(run.epochs, split.validation_labels, split.test_labels)
             training = Training(len(history), run.device, round(history[-1].seconds if history else 0.0, 2), history)
+            diagnostics = diagnose(run.epochs[-1], split.validation_images, split.validation_labels, split.test_images,
+                                   split.test_labels, run.activations, run.feature_maps)
         except ValueError as e:
             error = StageError("evaluate", str(e), "")
     if error is not None:
@@ -127,9 +130,41 @@ def _run(path, rubric: Rubric, model_class: str, mode: str, split: mnist.MnistSp
         environment=Environment(platform.python_version(), run.torch_version or _installed("torch"),
                                 run.device or "cpu", run.isolation, rubric.recipe.seed),
         error=error, inspection=inspection, training=training, metrics=metrics,
-        criteria=criteria, score=total, max_score=max_score, reference=load_reference(),
+        criteria=criteria, score=total, max_score=max_score, reference=load_reference(), diagnostics=diagnostics,
         seconds=round(time.monotonic() - started, 2), output=run.output,
     )
+
+
+REFERENCE_MODEL = REFERENCE_RESULTS.parent / "model.py"
+
+
+def run_reference(seeds: list[int], rubric: Rubric | None = None, on_progress=lambda seed, p: None, **grade_options) -> dict:
+    """Grade the bundled reference solution once per training seed; the record `reference/results.json` holds."""
+    rubric = rubric or load_rubric(DEFAULT_RUBRIC)
+    runs = []
+    for seed in seeds:
+        seeded = dataclasses.replace(rubric, recipe=dataclasses.replace(rubric.recipe, seed=seed))
+        g = grade(REFERENCE_MODEL, seeded, on_progress=lambda p, s=seed: on_progress(s, p), **grade_options)
+        if g.error:
+            raise RuntimeError(f"the reference solution failed with seed {seed}: {g.error.message}")
+        runs.append({"seed": seed, "validation_accuracy": g.metrics.validation_accuracy, "test_accuracy": g.metrics.test_accuracy,
+                     "seconds": g.training.seconds,
+                     "history": [dataclasses.asdict(r) for r in g.training.history]})
+    mean = lambda values: round(float(np.mean(values)), 4)  # noqa: E731
+    epochs = min(len(r["history"]) for r in runs)
+    return {
+        "model": "reference/model.py",
+        "parameters": g.inspection.parameters.counted,
+        "validation_accuracy": mean([r["validation_accuracy"] for r in runs]),
+        "test_accuracy": mean([r["test_accuracy"] for r in runs]),
+        "mean_history": [mean([r["history"][i]["validation_accuracy"] for r in runs]) for i in range(epochs)],
+        "provisional": list(g.provisional),
+        "rubric": {"path": rubric.path, "sha256": rubric.sha256},
+        "environment": dataclasses.asdict(g.environment),
+        "grader_version": __version__,
+        "recorded": time.strftime("%Y-%m-%d"),
+        "runs": runs,
+    }
 
 
 def load_reference(path: Path = REFERENCE_RESULTS) -> Reference | None:

@@ -4,6 +4,7 @@ criterion passed, 1 a criterion failed or the submission errored, 2 a usage erro
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 from pathlib import Path
 
@@ -36,6 +37,12 @@ def build_parser() -> argparse.ArgumentParser:
                                 description="Train the submission with the rubric's fixed recipe, evaluate it and score every criterion.")
     common(grade)
     training_options(grade)
+    reference = commands.add_parser("reference", help="re-run the bundled reference solution and rewrite reference/results.json",
+                                    description="Grade reference/model.py once per seed and record the results.")
+    reference.add_argument("--seeds", type=int, nargs="+", default=[1, 2, 3], help="training seeds (default: 1 2 3)")
+    reference.add_argument("--rubric", default=str(DEFAULT_RUBRIC), help="rubric TOML file (default: %(default)s)")
+    reference.add_argument("--out", default=str(api.REFERENCE_RESULTS), help="where to write the results (default: %(default)s)")
+    training_options(reference)
     return parser
 
 
@@ -52,6 +59,8 @@ def main(argv: list[str] | None = None) -> int:
     console = Console(stderr=False)
     try:
         rubric = load_rubric(args.rubric)
+        if args.command == "reference":
+            return _reference(args, rubric, console)
         if args.command == "check":
             grade = api.check(args.submission, rubric, args.model_class)
         else:
@@ -79,6 +88,21 @@ def _grade_with_progress(args, rubric, console: Console):
 
         return api.grade(args.submission, rubric, args.model_class, args.data_dir, args.epochs, args.train_limit,
                          args.device, args.threads, on_progress=update)
+
+
+def _reference(args, rubric, console: Console) -> int:
+    if (args.epochs or args.train_limit) and Path(args.out).resolve() == api.REFERENCE_RESULTS.resolve():
+        raise GraderError("a shortened run (--epochs, --train-limit) must not replace the recorded reference: pass --out")
+
+    def show(seed: int, p: api.Progress) -> None:
+        console.print(f"seed {seed} epoch {p.epoch}/{p.epochs}: validation {p.validation_accuracy:.2f}% ({p.seconds:.0f} s)")
+
+    record = api.run_reference(args.seeds, rubric, on_progress=show, data_dir=args.data_dir, epochs=args.epochs,
+                               train_limit=args.train_limit, device=args.device, threads=args.threads)
+    Path(args.out).write_text(json.dumps(record, indent=2) + "\n")
+    console.print(f"reference: {record['validation_accuracy']:.2f}% validation, {record['test_accuracy']:.2f}% test "
+                  f"(mean of seeds {', '.join(map(str, args.seeds))}), {record['parameters']:,} parameters -> {args.out}")
+    return 0
 
 
 def run() -> None:

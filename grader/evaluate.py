@@ -8,10 +8,11 @@ from __future__ import annotations
 
 import numpy as np
 
-from grader.results import EpochRecord, Flag, Metrics
+from grader.results import Diagnostics, EpochRecord, FeatureMaps, Flag, LayerActivation, Metrics, Mistake
 from grader.sandbox.runner import EpochOutput
 
 PRETRAINED_ABOVE = 30.0  # percent: an untrained 10-class model sits near 10%
+MISTAKES_SHOWN = 32
 
 
 def accuracy(predictions: np.ndarray, labels: np.ndarray) -> float:
@@ -39,3 +40,21 @@ def evaluate(epochs: tuple[EpochOutput, ...], validation_labels: np.ndarray, tes
     last = history[-1] if history else None
     metrics = Metrics(last.validation_accuracy if last else None, last.test_accuracy if last else None, before)
     return history, metrics, tuple(flags)
+
+
+def diagnose(final: EpochOutput, validation_images: np.ndarray, validation_labels: np.ndarray, test_images: np.ndarray,
+             test_labels: np.ndarray, activations: list[dict], feature_maps: dict[str, np.ndarray]) -> Diagnostics:
+    """Confusion matrix and misclassified digits of the test set, and the worker's look inside the model."""
+    predicted = final.predictions[len(validation_labels):]
+    confusion = np.zeros((10, 10), dtype=np.int64)
+    np.add.at(confusion, (test_labels.astype(np.int64), predicted), 1)
+    wrong = np.flatnonzero(predicted != test_labels)[:MISTAKES_SHOWN]
+    mistakes = tuple(Mistake(int(i), int(test_labels[i]), int(predicted[i]), test_images[i]) for i in wrong)
+    stats = tuple(
+        LayerActivation(str(a["layer"])[:100], str(a["type"])[:50], float(a["mean"]), float(a["std"]), float(a["sparsity"]))
+        for a in activations
+        if all(isinstance(a.get(k), (int, float)) for k in ("mean", "std", "sparsity"))
+    )
+    maps = tuple(FeatureMaps(name, array) for name, array in feature_maps.items())
+    return Diagnostics(tuple(tuple(int(v) for v in row) for row in confusion), mistakes, stats, maps,
+                       validation_images[0], int(validation_labels[0]))

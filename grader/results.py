@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import numpy as np
+
 
 
 @dataclass(frozen=True)
@@ -76,6 +78,41 @@ class Metrics:
 
 
 @dataclass(frozen=True)
+class LayerActivation:
+    layer: str
+    type: str
+    mean: float  # over 256 validation images, eval mode, after training
+    std: float
+    sparsity: float  # fraction of exact zeros (dead or ReLU-clipped units)
+
+
+@dataclass(frozen=True)
+class FeatureMaps:
+    layer: str
+    maps: np.ndarray  # (C, H, W) float: this conv layer's output for the sample digit
+
+
+@dataclass(frozen=True)
+class Mistake:
+    index: int  # in the official test set
+    label: int
+    predicted: int
+    image: np.ndarray  # (28, 28) uint8
+
+
+@dataclass(frozen=True)
+class Diagnostics:
+    """Where the trained model goes wrong, and what it does inside."""
+
+    confusion: tuple[tuple[int, ...], ...]  # test set: rows are true digits, columns predictions
+    mistakes: tuple[Mistake, ...]  # the first misclassified test digits
+    activations: tuple[LayerActivation, ...]
+    feature_maps: tuple[FeatureMaps, ...]
+    sample_image: np.ndarray  # (28, 28) uint8: the digit the feature maps show
+    sample_label: int
+
+
+@dataclass(frozen=True)
 class CriterionResult:
     id: str
     passed: bool
@@ -127,6 +164,7 @@ class Grade:
     score: float
     max_score: float
     reference: Reference | None
+    diagnostics: Diagnostics | None
     seconds: float
     output: str  # the tail of what the submission printed
 

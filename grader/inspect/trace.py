@@ -254,3 +254,28 @@ def _layer_table(model: nn.Module, tracer: _Tracer, names: dict[int, str]) -> li
             "receptive_field": tracer.layer_rf.get(id(m)),
         })
     return rows
+
+
+def activation_profile(model: nn.Module, images: torch.Tensor, sample: int = 0) -> tuple[list[dict], dict[str, torch.Tensor]]:
+    """Per-layer activation statistics over `images` (eval mode), and every conv output for one sample digit.
+
+    Returns (stats rows {layer, type, mean, std, sparsity}, {conv layer name: (C, H, W) feature maps}).
+    """
+    names = {id(m): name for name, m in model.named_modules()}
+    outputs: dict[str, tuple[str, torch.Tensor]] = {}
+
+    def keep(module, args, output):
+        if isinstance(output, torch.Tensor) and not list(module.children()):
+            outputs[names.get(id(module), "?")] = (type(module).__name__, output.detach().float())
+
+    handle = nn.modules.module.register_module_forward_hook(keep)
+    model.eval()
+    try:
+        with torch.no_grad():
+            model(images)
+    finally:
+        handle.remove()
+    stats = [{"layer": name, "type": kind, "mean": float(out.mean()), "std": float(out.std()),
+              "sparsity": float((out == 0).float().mean())} for name, (kind, out) in outputs.items()]
+    maps = {name: out[sample].cpu() for name, (kind, out) in outputs.items() if kind.startswith("Conv") and out.dim() == 4}
+    return stats, maps

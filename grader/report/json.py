@@ -39,6 +39,10 @@ def to_dict(grade: Grade) -> dict:
         "score": grade.score,
         "max_score": grade.max_score,
         "reference": dataclasses.asdict(grade.reference) if grade.reference else None,
+        "confusion_matrix": [list(row) for row in grade.diagnostics.confusion] if grade.diagnostics else None,
+        "mistakes": [{"index": m.index, "label": m.label, "predicted": m.predicted} for m in grade.diagnostics.mistakes]
+        if grade.diagnostics else [],
+        "activations": [dataclasses.asdict(a) for a in grade.diagnostics.activations] if grade.diagnostics else [],
         "seconds": grade.seconds,
         "output": grade.output,
     }

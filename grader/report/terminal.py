@@ -52,9 +52,11 @@ def _stage_words(stage: str) -> str:
 def _header(grade: Grade) -> Text:
     cls = f" ({grade.inspection.model_class})" if grade.inspection else ""
     verdict = ("[bold red]ERROR" if grade.error else "[bold green]PASS" if grade.passed else "[bold red]FAIL")
-    text = Text.from_markup(f"{verdict}[/]  [bold]{grade.submission_path}{cls}[/]  {grade.score:g} / {grade.max_score:g} points"
-                            f"  [dim]{grade.rubric_title} · grader {grade.mode}[/]")
-    return text
+    points = f"{grade.score:g} / {grade.max_score:g} points"
+    not_run = sum(c.max_points for c in grade.criteria if not c.ran)
+    if not_run:
+        points = f"{grade.score:g} / {grade.max_score - not_run:g} structural points ({not_run:g} more need `grader grade`)"
+    return Text.from_markup(f"{verdict}[/]  [bold]{grade.submission_path}{cls}[/]  {points}  [dim]{grade.rubric_title} · grader {grade.mode}[/]")
 
 
 def _criteria(grade: Grade) -> Table:

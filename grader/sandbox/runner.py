@@ -75,6 +75,8 @@ class WorkerRun:
     isolation: str
     output: str  # the tail of what the submission printed
     seconds: float
+    activations: list[dict]  # per-layer statistics after training (unchecked: see diagnose)
+    feature_maps: dict[str, np.ndarray]  # conv layer name -> (C, H, W) for the sample digit
 
 
 @dataclass(frozen=True)
@@ -139,8 +141,9 @@ def _run(job, submission, request, limits, data, on_epoch) -> WorkerRun:
     inspection, tensors = (None, {}) if watch.stage == "load" else _read_inspection(out)
     if inspection is None and error is None:
         error = {"stage": "inspect", "message": "the worker returned no readable inspection", "traceback": ""}
+    activations, feature_maps = _read_activations(out) if error is None and request["mode"] == "grade" else ([], {})
     return WorkerRun(inspection, tensors, tuple(watch.epochs), error, watch.device, watch.torch_version,
-                     ISOLATION, _tail(job / "output.txt"), time.monotonic() - started)
+                     ISOLATION, _tail(job / "output.txt"), time.monotonic() - started, activations, feature_maps)
 
 
 def _copy_submission(submission: Submission, target: Path) -> Path:
@@ -232,6 +235,20 @@ def _read_inspection(out: Path) -> tuple[dict | None, dict[str, np.ndarray]]:
         return (inspection if isinstance(inspection, dict) else None), tensors
     except (OSError, ValueError):
         return None, {}
+
+
+def _read_activations(out: Path) -> tuple[list[dict], dict[str, np.ndarray]]:
+    """The optional look inside the trained model; anything malformed is simply left out."""
+    try:
+        described = json.loads((out / "activations.json").read_text()[:MAX_JSON_BYTES])
+        with np.load(out / "feature_maps.npz", allow_pickle=False) as archive:
+            arrays = [archive[f"m{i}"] for i in range(len(described["feature_maps"]))]
+        maps = {str(name)[:100]: a.astype(np.float32) for name, a in zip(described["feature_maps"], arrays)
+                if a.ndim == 3 and a.dtype.kind == "f" and a.size <= 1 << 20}
+        stats = [s for s in described["stats"] if isinstance(s, dict)][:500]
+        return stats, maps
+    except (OSError, ValueError, KeyError, TypeError):
+        return [], {}
 
 
 def _read_error(out: Path) -> dict | None:

@@ -19,6 +19,7 @@ import traceback
 from pathlib import Path
 
 INSPECT_BATCH = 4  # images in the traced forward pass: small, and > 1 so BatchNorm can train
+PROFILE_IMAGES = 256  # evaluation images behind the per-layer activation statistics
 
 
 def main(job_dir: str) -> None:
@@ -73,6 +74,11 @@ def main(job_dir: str) -> None:
 
             train.train(model, arrays["train_images"], arrays["train_labels"], arrays["eval_images"],
                         recipe, request["epochs"], device, report)
+            # A look inside the trained model: the first evaluation image is the sample digit.
+            profile_images = train.normalize(torch.from_numpy(arrays["eval_images"][:PROFILE_IMAGES])).to(device)
+            stats, maps = inspect.activation_profile(model, profile_images)
+            np.savez(out / "feature_maps.npz", **{f"m{i}": m.numpy().astype(np.float16) for i, m in enumerate(maps.values())})
+            (out / "activations.json").write_text(json.dumps({"stats": stats, "feature_maps": list(maps)}))
         enter("done")
     except BaseException as e:  # SystemExit and KeyboardInterrupt from student code too
         (out / "error.json").write_text(json.dumps({"stage": stage, "message": describe_error(e, request["file"]),

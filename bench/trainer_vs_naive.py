@@ -1,0 +1,111 @@
+"""Benchmark: the grader's trainer against the naive loop, same model, recipe and images, in one run.
+
+The naive loop is what the seed write-ups do: a torchvision-style Dataset of PIL images, a
+per-image RandomAffine, a DataLoader. Both train the same submission from the same initial
+weights with the rubric's optimizer and schedule for --epochs epochs on the rubric's training
+split; the timed part is training only, and both are then evaluated on the validation split.
+
+    MNIST_DIR=../shared/mnist python bench/trainer_vs_naive.py --epochs 2
+"""
+
+from __future__ import annotations
+
+import argparse
+import copy
+import dataclasses
+import importlib.util
+import os
+import platform
+import time
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from PIL import Image
+from torch.utils.data import DataLoader, Dataset
+from torchvision import transforms
+
+from grader import data as mnist
+from grader.rubric import DEFAULT_RUBRIC, load_rubric
+from grader.train import MEAN, STD, make_optimizer, normalize, predict, train
+
+
+class PilMnist(Dataset):
+    def __init__(self, images: np.ndarray, labels: np.ndarray, transform):
+        self.images, self.labels, self.transform = images, labels, transform
+
+    def __len__(self):
+        return len(self.images)
+
+    def __getitem__(self, i):
+        return self.transform(Image.fromarray(self.images[i], mode="L")), int(self.labels[i])
+
+
+def naive_loop(model, split, recipe, epochs: int, workers: int) -> float:
+    a = recipe.augment
+    transform = transforms.Compose([
+        transforms.RandomAffine(a.rotate_degrees, translate=(a.translate_pixels / 28, a.translate_pixels / 28),
+                                scale=(1 - a.scale, 1 + a.scale), fill=0),
+        transforms.ToTensor(),
+        transforms.Normalize((MEAN,), (STD,)),
+    ])
+    loader = DataLoader(PilMnist(split.train_images, split.train_labels, transform), batch_size=recipe.batch_size,
+                        shuffle=True, drop_last=True, num_workers=workers)
+    optimizer, scheduler = make_optimizer(model, recipe, len(loader) * recipe.epochs)
+    start = time.perf_counter()
+    for _ in range(epochs):
+        model.train()
+        for x, y in loader:
+            loss = F.cross_entropy(model(x), y, label_smoothing=recipe.label_smoothing)
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            optimizer.step()
+            scheduler.step()
+    return time.perf_counter() - start
+
+
+def grader_loop(model, split, recipe, epochs: int) -> float:
+    marks = []
+    train(model, split.train_images, split.train_labels, split.validation_images[:250], recipe, epochs,
+          torch.device("cpu"), lambda e: marks.append(time.perf_counter()))
+    return marks[-1] - marks[0]  # from the end of the untrained evaluation to the end of training
+
+
+def load_model(path: str) -> torch.nn.Module:
+    spec = importlib.util.spec_from_file_location("submission", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    classes = [c for c in vars(module).values() if isinstance(c, type) and issubclass(c, torch.nn.Module) and c.__module__ == "submission"]
+    return classes[-1]()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--model", default="submissions/seed004_gap_8440.py")
+    parser.add_argument("--epochs", type=int, default=2)
+    parser.add_argument("--workers", type=int, default=0, help="DataLoader worker processes for the naive loop")
+    parser.add_argument("--data-dir")
+    args = parser.parse_args()
+    rubric = load_rubric(DEFAULT_RUBRIC)
+    recipe = dataclasses.replace(rubric.recipe, epochs=args.epochs)  # both schedules span the benchmarked epochs
+    split = mnist.load_split(mnist.find_mnist(args.data_dir), recipe.split)
+    torch.manual_seed(recipe.seed)
+    initial = load_model(args.model)
+    validation = normalize(torch.from_numpy(split.validation_images))
+    images = len(split.train_images) // recipe.batch_size * recipe.batch_size * args.epochs
+    print(f"{args.model}, {args.epochs} epochs, {images:,} training images each; torch {torch.__version__}, "
+          f"{torch.get_num_threads()} threads, {os.cpu_count()} cores, {platform.processor() or platform.machine()}")
+    results = {}
+    for name in ("naive", "grader"):
+        model = copy.deepcopy(initial)
+        torch.manual_seed(recipe.seed)
+        seconds = naive_loop(model, split, recipe, args.epochs, args.workers) if name == "naive" else grader_loop(model, split, recipe, args.epochs)
+        acc = float((predict(model, validation) == split.validation_labels).mean() * 100)
+        results[name] = (images / seconds, acc)
+        print(f"{name:>6}: {images / seconds:8,.0f} images/s  {seconds:7.1f} s  validation accuracy {acc:.2f}%", flush=True)
+    print(f" ratio: {results['grader'][0] / results['naive'][0]:.2f}x the naive loop's throughput; "
+          f"accuracy difference {results['grader'][1] - results['naive'][1]:+.2f} points")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,85 @@
+"""`grader grade` end to end on small generated MNIST files: provisional, quick runs."""
+
+import json
+import math
+
+import pytest
+
+from grader import api, cli
+from synthetic_mnist import write_mnist
+
+SEED004 = "submissions/seed004_gap_8440.py"
+FIXTURES = "tests/fixtures/grading"
+
+
+@pytest.fixture(scope="module")
+def mnist_dir(tmp_path_factory):
+    return write_mnist(tmp_path_factory.mktemp("mnist"), n_train=1200, n_test=300)
+
+
+@pytest.fixture(scope="module")
+def seed004_grade(mnist_dir):
+    return api.grade(SEED004, data_dir=mnist_dir, epochs=1, train_limit=600, threads=1)
+
+
+def test_grade_reports_history_metrics_and_provisional(seed004_grade):
+    g = seed004_grade
+    assert g.status == "graded" and g.error is None
+    assert g.training.epochs == 1 and len(g.training.history) == 1
+    epoch = g.training.history[0]
+    assert epoch.epoch == 1 and math.isfinite(epoch.train_loss)
+    assert 0 <= epoch.validation_accuracy <= 100 and 0 <= epoch.test_accuracy <= 100
+    assert g.metrics.validation_accuracy == epoch.validation_accuracy
+    assert g.metrics.accuracy_before_training is not None
+    assert g.provisional and any("1 of the rubric's 19 epochs" in r for r in g.provisional)
+    accuracy = next(c for c in g.criteria if c.id == "accuracy")
+    assert accuracy.ran and accuracy.max_points == 50
+
+
+def test_grading_twice_gives_identical_metrics(seed004_grade, mnist_dir):
+    again = api.grade(SEED004, data_dir=mnist_dir, epochs=1, train_limit=600, threads=1)
+    def numbers(g):
+        return [(r.train_loss, r.validation_accuracy, r.test_accuracy) for r in g.training.history]
+
+    assert numbers(again) == numbers(seed004_grade)
+    assert again.metrics == seed004_grade.metrics
+
+
+def test_evaluation_labels_never_reach_the_worker(mnist_dir):
+    g = api.grade(f"{FIXTURES}/label_thief.py", data_dir=mnist_dir, epochs=1, train_limit=600, threads=1)
+    assert g.status == "graded"
+    assert g.metrics.validation_accuracy < 50 and g.metrics.test_accuracy < 50  # stolen training labels are noise here
+
+
+def test_shipped_trained_weights_are_flagged_and_fail(mnist_dir):
+    g = api.grade(f"{FIXTURES}/pretrained", data_dir=mnist_dir, epochs=1, train_limit=600, threads=1)
+    assert g.metrics.accuracy_before_training > 80
+    assert "pretrained_weights" in [f.id for f in g.inspection.flags]
+    assert g.score == 0 and not g.passed
+
+
+def test_cli_grade_writes_json_and_marks_provisional(mnist_dir, tmp_path, capsys):
+    out = tmp_path / "report.json"
+    code = cli.main(["grade", SEED004, "--data-dir", str(mnist_dir), "--epochs", "1", "--train-limit", "300",
+                     "--threads", "1", "--json", str(out)])
+    report = json.loads(out.read_text())
+    assert code == 1  # one epoch on 300 images cannot reach 99.4%
+    assert report["provisional"] is True and report["training"]["history"][0]["epoch"] == 1
+    assert report["metrics"]["validation_accuracy"] is not None
+    assert "PROVISIONAL" in capsys.readouterr().out
+
+
+def test_cli_refuses_more_epochs_than_the_rubric(mnist_dir, capsys):
+    code = cli.main(["grade", SEED004, "--data-dir", str(mnist_dir), "--epochs", "25"])
+    assert code == 2
+    assert "epochs" in capsys.readouterr().err
+
+
+def test_grade_carries_diagnostics_for_the_report(seed004_grade):
+    d = seed004_grade.diagnostics
+    assert sum(map(sum, d.confusion)) == 300  # every official test image, once
+    assert all(m.label != m.predicted and m.image.shape == (28, 28) for m in d.mistakes)
+    assert [f.layer for f in d.feature_maps][:2] == ["convblock1.0", "convblock2.0"]
+    assert d.feature_maps[0].maps.shape == (8, 28, 28)
+    relu = next(a for a in d.activations if a.type == "ReLU")
+    assert 0 < relu.sparsity < 1 and relu.std > 0

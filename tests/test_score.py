@@ -1,0 +1,64 @@
+import dataclasses
+
+import pytest
+
+from grader.results import Architecture, EpochRecord, Flag, Inspection, ParameterCount
+from grader.rubric import Criterion, Rubric, Recipe
+from grader.score import score
+
+
+def inspection(counted=8000, **features) -> Inspection:
+    arch = Architecture(**{"batchnorm": True, "dropout": True, "gap": True, "fc": False, **features},
+                        receptive_field=24, output_kind="logits")
+    return Inspection("Net", ParameterCount(counted, counted, 0, 0, counted), arch, (), "", (), ())
+
+
+def history(*validation) -> tuple[EpochRecord, ...]:
+    return tuple(EpochRecord(i + 1, 0.1, v, v, float(i)) for i, v in enumerate(validation))
+
+
+def rubric(*criteria, fail_on_flags=()) -> Rubric:
+    return Rubric("t", Recipe(), tuple(criteria), fail_on_flags=fail_on_flags)
+
+
+ACC = Criterion("accuracy", 40, metric="validation_accuracy", at_least=99.4, partial_from=99.0)
+
+
+@pytest.mark.parametrize("mode, values, passed", [
+    ("final", (99.5, 99.3), False),
+    ("final", (99.3, 99.45), True),
+    ("best", (99.5, 99.3), True),
+    ("min_last_3", (99.1, 99.5, 99.41, 99.42), True),
+    ("min_last_3", (99.5, 99.5, 99.39, 99.6), False),
+])
+def test_accuracy_modes(mode, values, passed):
+    (result,), total, _ = score(rubric(dataclasses.replace(ACC, mode=mode)), inspection(), history(*values), ())
+    assert result.passed is passed
+
+
+def test_partial_credit_is_linear_between_partial_from_and_threshold():
+    (result,), total, maximum = score(rubric(ACC), inspection(), history(99.2), ())
+    assert not result.passed and result.points == pytest.approx(20.0) and total == pytest.approx(20.0) and maximum == 40
+    (below,), _, _ = score(rubric(ACC), inspection(), history(98.9), ())
+    assert below.points == 0
+
+
+def test_check_mode_reports_accuracy_as_not_run():
+    (result,), total, _ = score(rubric(ACC), inspection(), None, ())
+    assert result.ran is False and result.points == 0 and "not run" in result.detail
+
+
+def test_parameters_and_architecture_criteria():
+    criteria = (Criterion("parameters", 20, less_than=20000), Criterion("bn", 10, uses=("batchnorm", "dropout")),
+                Criterion("head", 10, uses_any=("fc", "gap")))
+    results, total, _ = score(rubric(*criteria), inspection(counted=20000, dropout=False, gap=False), None, ())
+    assert [r.passed for r in results] == [False, False, False] and total == 0
+    assert "20,000 counted parameters" in results[0].detail and "Dropout" in results[1].detail
+    results, total, _ = score(rubric(*criteria), inspection(counted=19999), None, ())
+    assert all(r.passed for r in results) and total == 40
+
+
+def test_a_failing_flag_zeroes_the_score():
+    flag = Flag("pretrained_weights", "ships weights")
+    results, total, _ = score(rubric(ACC, fail_on_flags=("pretrained_weights",)), inspection(), history(99.6), (flag,))
+    assert total == 0 and results[-1].id == "flags" and not results[-1].passed
