@@ -28,6 +28,7 @@ def build_parser() -> argparse.ArgumentParser:
         p.add_argument("--rubric", default=str(DEFAULT_RUBRIC), help="rubric TOML file (default: %(default)s)")
         p.add_argument("--model-class", default="", help="name of the model class, when the file defines several")
         p.add_argument("--json", metavar="PATH", help="also write the JSON report here")
+        p.add_argument("--html", metavar="PATH", help="also write the HTML report (one self-contained file) here")
         p.add_argument("--verbose", "-v", action="store_true", help="show everything, the submission's output included")
 
     check = commands.add_parser("check", help="load and inspect a submission and score its structure, in seconds (no training)",
@@ -72,6 +73,11 @@ def main(argv: list[str] | None = None) -> int:
     if args.json:
         Path(args.json).write_text(json_report.render(grade))
         console.print(f"[dim]JSON report written to {args.json}[/]")
+    if args.html:
+        from grader.report import html  # matplotlib and jinja2 load only when asked for
+
+        Path(args.html).write_text(html.render(grade))
+        console.print(f"[dim]HTML report written to {args.html}[/]")
     return 0 if grade.passed else 1
 
 
