@@ -56,16 +56,18 @@ def grade(
     device: str = "auto",
     threads: int | None = None,
     on_progress: Callable[[Progress], None] = lambda p: None,
+    split: mnist.MnistSplit | None = None,
 ) -> Grade:
     """Everything `check` does, then train with the rubric's recipe and evaluate on the trusted side.
 
-    `epochs` (at most the rubric's) and `train_limit` make quick, provisional runs.
+    `epochs` (at most the rubric's) and `train_limit` make quick, provisional runs. A batch
+    passes the `split` it loaded once instead of `data_dir` and `train_limit`.
     """
     rubric = rubric or load_rubric(DEFAULT_RUBRIC)
     recipe = rubric.recipe
     if epochs is not None and not 1 <= epochs <= recipe.epochs:
         raise ValueError(f"--epochs must be between 1 and the rubric's {recipe.epochs}")
-    split = mnist.load_split(mnist.find_mnist(data_dir), recipe.split, train_limit)
+    split = split or mnist.load_split(mnist.find_mnist(data_dir), recipe.split, train_limit)
     return _run(path, rubric, model_class, mode="grade", split=split, epochs=epochs or recipe.epochs,
                 device=device, threads=threads, on_progress=on_progress)
 
@@ -165,6 +167,18 @@ def run_reference(seeds: list[int], rubric: Rubric | None = None, on_progress=la
         "recorded": time.strftime("%Y-%m-%d"),
         "runs": runs,
     }
+
+
+def failed_grade(path: str | Path, rubric: Rubric, mode: str, message: str, stage: str = "load") -> Grade:
+    """A zero-score graded error for a submission that never reached a worker (batch grading)."""
+    criteria, _, max_score = score(rubric, None, None, ())
+    return Grade(
+        submission_path=str(path), submission_sha256="", rubric_path=rubric.path, rubric_sha256=rubric.sha256,
+        rubric_title=rubric.title, mode=mode, provisional=(), error=StageError(stage, message, ""),
+        environment=Environment(platform.python_version(), _installed("torch"), "", "process", rubric.recipe.seed),
+        inspection=None, training=None, metrics=_NO_METRICS, criteria=criteria, score=0.0, max_score=max_score,
+        reference=load_reference(), diagnostics=None, seconds=0.0, output="",
+    )
 
 
 def load_reference(path: Path = REFERENCE_RESULTS) -> Reference | None:

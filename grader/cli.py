@@ -6,6 +6,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+import threading
 from pathlib import Path
 
 from rich.console import Console
@@ -38,6 +39,18 @@ def build_parser() -> argparse.ArgumentParser:
                                 description="Train the submission with the rubric's fixed recipe, evaluate it and score every criterion.")
     common(grade)
     training_options(grade)
+    batch = commands.add_parser("batch", help="grade a folder of submissions into a gradebook, resumably, in parallel",
+                                description="Grade every submission in a folder (one file, notebook or folder per student) "
+                                            "into a SQLite gradebook, gradebook.csv, per-student reports and a class overview.")
+    batch.add_argument("folder", help="folder with one submission per student")
+    batch.add_argument("--rubric", default=str(DEFAULT_RUBRIC), help="rubric TOML file (default: %(default)s)")
+    batch.add_argument("--out", default="reports", help="output folder (default: %(default)s)")
+    batch.add_argument("--workers", type=int, default=1, help="grades at once (default: 1)")
+    batch.add_argument("--force", action="store_true", help="regrade submissions the gradebook already holds")
+    batch.add_argument("--executor", choices=("local", "ray"), default="local", help="local pool or a Ray cluster (default: local)")
+    batch.add_argument("--ray-address", help="address of an existing Ray cluster (default: start a local one)")
+    batch.add_argument("--gpu-fraction", type=float, default=0.25, help="share of a GPU per Ray task (default: 0.25)")
+    training_options(batch)
     reference = commands.add_parser("reference", help="re-run the bundled reference solution and rewrite reference/results.json",
                                     description="Grade reference/model.py once per seed and record the results.")
     reference.add_argument("--seeds", type=int, nargs="+", default=[1, 2, 3], help="training seeds (default: 1 2 3)")
@@ -62,6 +75,8 @@ def main(argv: list[str] | None = None) -> int:
         rubric = load_rubric(args.rubric)
         if args.command == "reference":
             return _reference(args, rubric, console)
+        if args.command == "batch":
+            return _batch(args, rubric, console)
         if args.command == "check":
             grade = api.check(args.submission, rubric, args.model_class)
         else:
@@ -108,6 +123,39 @@ def _reference(args, rubric, console: Console) -> int:
     Path(args.out).write_text(json.dumps(record, indent=2) + "\n")
     console.print(f"reference: {record['validation_accuracy']:.2f}% validation, {record['test_accuracy']:.2f}% test "
                   f"(mean of seeds {', '.join(map(str, args.seeds))}), {record['parameters']:,} parameters -> {args.out}")
+    return 0
+
+
+def _batch(args, rubric, console: Console) -> int:
+    from grader.batch import BatchOptions, discover, grade_class
+
+    if args.workers < 1:
+        raise GraderError("--workers must be at least 1")
+    options = BatchOptions(args.workers, args.executor, args.ray_address, args.gpu_fraction, args.force, args.data_dir,
+                           args.epochs, args.train_limit, args.device)
+    counts, lock = {"done": 0, "running": 0, "failed": 0, "skipped": 0}, threading.Lock()
+    columns = (TextColumn("[bold]grading[/]"), BarColumn(), TextColumn("{task.completed}/{task.total}"),
+               TextColumn("{task.fields[status]}"), TimeElapsedColumn(), TextColumn("ETA"), TimeRemainingColumn())
+    with Progress(*columns, console=console) as progress:
+        task = progress.add_task("batch", total=len(discover(Path(args.folder))), status="")
+
+        def update(event) -> None:  # called from the pool's threads too
+            with lock:
+                if event.kind == "start":
+                    counts["running"] += 1
+                else:
+                    counts["running"] -= event.kind == "done"
+                    counts["skipped" if event.kind == "skip" else "done"] += 1
+                    counts["failed"] += event.report["status"] == "error"
+                    progress.advance(task)
+                if event.kind == "done":
+                    report = event.report
+                    progress.console.print(f"{event.student}: {report['score']:g}/{report['max_score']:g} {report['status']}", highlight=False)
+                progress.update(task, status=", ".join(f"{v} {k}" for k, v in counts.items()))
+
+        summary = grade_class(args.folder, rubric, args.out, options, update)
+    console.print(f"{summary.students} students: {summary.graded} graded now, {summary.skipped} already in the gradebook, "
+                  f"{summary.errors} errors -> {summary.out}/gradebook.csv, {summary.out}/index.html")
     return 0
 
 

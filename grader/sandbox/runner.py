@@ -32,7 +32,8 @@ ISOLATION = "process"
 
 # Runs first in the worker, before any student code: limits, output caps, then the worker.
 BOOTSTRAP = """
-import json, resource, sys
+import ctypes, json, resource, signal, sys
+ctypes.CDLL(None).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG: die with the grader, even if it is SIGKILLed
 limits = json.loads(sys.argv[2])
 for name, value in limits.items():
     resource.setrlimit(getattr(resource, name), (value, value))

@@ -1,0 +1,140 @@
+"""Batch grading: every submission in a folder graded like `grader grade`, in parallel and resumably.
+
+One submission per student: a file (`alice.py`, `bob.ipynb`) or a folder (`carol/`); the student
+id is its name without the extension. Finished grades go to the SQLite gradebook at once; a
+re-run skips what is already graded for the same submission, rubric, grader version and run
+options; `force` regrades. The exports (gradebook.csv, per-student reports, the class
+overview) are written from the gradebook at the end.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from grader import __version__
+from grader import data as mnist
+from grader.batch.executors import Job, run_local, run_ray
+from grader.batch.gradebook import Gradebook
+from grader.errors import GraderError, SubmissionNotFound
+from grader.load import resolve_submission
+from grader.report import csv as csv_report
+from grader.report import report_file
+from grader.rubric import Rubric
+
+
+@dataclass(frozen=True)
+class BatchOptions:
+    workers: int = 1  # grades at once
+    executor: str = "local"  # local | ray
+    ray_address: str | None = None  # None: start a local Ray instance
+    gpu_fraction: float = 0.25  # of a GPU per Ray task: small trainings are launch-bound, so several share one
+    force: bool = False  # regrade what the gradebook already holds
+    data_dir: str | None = None
+    epochs: int | None = None  # fewer epochs than the rubric: provisional
+    train_limit: int | None = None  # fewer training images: provisional
+    device: str = "auto"
+
+
+@dataclass(frozen=True)
+class BatchEvent:
+    kind: str  # start | done | skip
+    student: str
+    report: dict | None
+
+
+@dataclass(frozen=True)
+class BatchSummary:
+    students: int
+    graded: int  # in this run
+    skipped: int  # already in the gradebook
+    errors: int  # among all students' current reports
+    out: Path
+
+
+def discover(folder: Path) -> list[tuple[str, Path]]:
+    """(student id, submission path) for each entry of the folder, sorted; ids are made unique."""
+    if not folder.is_dir():
+        raise GraderError(f"{folder} is not a folder of submissions")
+    entries = sorted(p for p in folder.iterdir()
+                     if not p.name.startswith((".", "_")) and (p.is_dir() or p.suffix in (".py", ".ipynb")))
+    stems = [p.stem if p.is_file() else p.name for p in entries]
+    return [(stem if stems.count(stem) == 1 else p.name, p) for stem, p in zip(stems, entries)]
+
+
+def grade_class(folder: str | Path, rubric: Rubric, out: str | Path, options: BatchOptions = BatchOptions(),
+                on_event: Callable[[BatchEvent], None] = lambda e: None) -> BatchSummary:
+    out = Path(out)
+    (out / "reports").mkdir(parents=True, exist_ok=True)
+    run_options = " ".join(f"{k}={v}" for k, v in (("epochs", options.epochs), ("train_limit", options.train_limit)) if v)
+    gradebook = Gradebook(out / "gradebook.sqlite")
+    students, jobs, keys, skipped = discover(Path(folder)), [], {}, 0
+    try:
+        for student, path in students:
+            try:
+                sha = resolve_submission(path).sha256
+            except SubmissionNotFound as e:
+                sha = f"unreadable:{e}"
+            keys[student] = (sha, rubric.sha256, __version__, run_options)
+            if gradebook.has(student, keys[student]) and not options.force:
+                skipped += 1
+                on_event(BatchEvent("skip", student, gradebook.report(student, keys[student])))
+            else:
+                jobs.append(Job(student, str(path), options.epochs, options.train_limit))
+
+        def done(job: Job, report: dict, html: str) -> None:
+            report["submission"]["path"], report["rubric"]["path"] = job.path, rubric.path
+            gradebook.record(job.student, keys[job.student], report)
+            _write_reports(out, job.student, report, html)
+            on_event(BatchEvent("done", job.student, report))
+
+        def start(job: Job) -> None:
+            on_event(BatchEvent("start", job.student, None))
+
+        if jobs:
+            _execute(jobs, rubric, options, start, done)
+        reports = [gradebook.report(student, keys[student]) for student, _ in students if gradebook.has(student, keys[student])]
+    finally:
+        gradebook.close()
+    csv_report.write(out / "gradebook.csv", reports, rubric)
+    _write_overview(out, reports, rubric)
+    return BatchSummary(len(students), len(jobs), skipped, sum(r["status"] == "error" for r in reports), out)
+
+
+def _execute(jobs, rubric, options: BatchOptions, start, done) -> None:
+    cores = os.cpu_count() or 1
+    threads = max(1, cores // options.workers)  # one torch thread per worker when workers == cores
+    if options.executor == "ray":
+        return run_ray(jobs, rubric, options.ray_address, options.gpu_fraction, threads, start, done)
+    if options.executor != "local":
+        raise GraderError(f"unknown executor {options.executor!r}: use local or ray")
+    split = mnist.load_split(mnist.find_mnist(options.data_dir), rubric.recipe.split, options.train_limit)
+    run_local(jobs, rubric, split, _devices(options), threads, start, done)
+
+
+def _devices(options: BatchOptions) -> list[str]:
+    """One device per worker slot: spread over the GPUs (several slots share one), else the CPU."""
+    gpus = 0
+    if options.device in ("auto", "cuda"):
+        import torch
+
+        gpus = torch.cuda.device_count()
+    if options.device.startswith("cuda:") or (options.device == "cpu") or not gpus:
+        return [options.device if options.device != "auto" else "cpu"] * options.workers
+    return [f"cuda:{i % gpus}" for i in range(options.workers)]
+
+
+def _write_reports(out: Path, student: str, report: dict, html: str) -> None:
+    page = out / report_file(student)
+    page.with_suffix(".json").write_text(json.dumps(report, indent=2))
+    page.write_text(html)
+
+
+def _write_overview(out: Path, reports: list[dict], rubric: Rubric) -> None:
+    from grader.report import overview
+
+    (out / "index.html").write_text(overview.render(reports, rubric, report_link=report_file))
+

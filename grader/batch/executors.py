@@ -1,0 +1,119 @@
+"""Where a batch's grades run: a local pool over this machine's GPUs or CPU cores, or a Ray cluster.
+
+Both run `grade_job` for each submission and hand back plain data (the JSON report and the
+HTML page), so the driver's gradebook and exports do not care where a grade ran.
+"""
+
+from __future__ import annotations
+
+import queue
+import tempfile
+import traceback
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor, as_completed
+from dataclasses import dataclass
+from pathlib import Path
+
+from grader import api
+from grader.data import MnistSplit
+from grader.errors import GraderError
+from grader.report import json as json_report
+from grader.rubric import Rubric, load_rubric
+
+
+@dataclass(frozen=True)
+class Job:
+    student: str
+    path: str
+    epochs: int | None  # None: the rubric's
+    train_limit: int | None
+
+
+def grade_job(job: Job, rubric: Rubric, split: MnistSplit | None, device: str, threads: int) -> tuple[dict, str]:
+    """Grade one submission exactly as `grader grade` would; any failure becomes a graded error."""
+    try:
+        grade = api.grade(job.path, rubric, epochs=job.epochs, train_limit=job.train_limit, device=device,
+                          threads=threads, split=split)
+    except GraderError as e:  # the submission itself is unusable (say, a folder with several model files)
+        grade = api.failed_grade(job.path, rubric, "grade", str(e))
+    except Exception as e:  # a bug of ours must not stop the class's batch either
+        grade = api.failed_grade(job.path, rubric, "grade", f"internal grader error: {type(e).__name__}: {e}")
+        grade = _with_traceback(grade, traceback.format_exc())
+    report = {**json_report.to_dict(grade), "student": job.student}
+    return report, _html(grade)
+
+
+def _with_traceback(grade, text: str):
+    import dataclasses
+
+    return dataclasses.replace(grade, error=dataclasses.replace(grade.error, traceback=text[-4000:]))
+
+
+def _html(grade) -> str:
+    from grader.report import html
+
+    return html.render(grade)
+
+
+def run_local(jobs: list[Job], rubric: Rubric, split: MnistSplit | None, devices: list[str], threads: int,
+              on_start: Callable[[Job], None], on_done: Callable[[Job, dict, str], None]) -> None:
+    """One thread per slot; each grade runs in its own worker process on its slot's device."""
+    slots: queue.Queue[str] = queue.Queue()
+    for device in devices:
+        slots.put(device)
+
+    def task(job: Job) -> tuple[dict, str]:
+        device = slots.get()
+        try:
+            on_start(job)
+            return grade_job(job, rubric, split, device, threads)
+        finally:
+            slots.put(device)
+
+    with ThreadPoolExecutor(max_workers=len(devices)) as pool:
+        futures = {pool.submit(task, job): job for job in jobs}
+        for future in as_completed(futures):
+            on_done(futures[future], *future.result())
+
+
+def run_ray(jobs: list[Job], rubric: Rubric, address: str | None, gpu_fraction: float, threads: int,
+            on_start: Callable[[Job], None], on_done: Callable[[Job, dict, str], None]) -> None:
+    """Each submission is a Ray task (with a fractional GPU where the cluster has GPUs); the driver keeps the gradebook."""
+    try:
+        import ray
+    except ImportError:
+        raise GraderError("--executor ray needs Ray: pip install '.[ray]'") from None
+    ray.init(address=address, ignore_reinit_error=True, include_dashboard=False, log_to_driver=False)
+    has_gpu = ray.cluster_resources().get("GPU", 0) > 0
+    remote = ray.remote(num_cpus=threads, num_gpus=gpu_fraction if has_gpu else 0)(_ray_task)
+    rubric_bytes = Path(rubric.path).read_bytes()
+    refs = {}
+    for job in jobs:
+        on_start(job)
+        refs[remote.remote(job, _pack(Path(job.path)), rubric_bytes, "auto" if has_gpu else "cpu", threads)] = job
+    pending = list(refs)
+    while pending:
+        done, pending = ray.wait(pending, num_returns=1)
+        for ref in done:
+            on_done(refs[ref], *ray.get(ref))
+
+
+def _pack(path: Path) -> dict[str, bytes]:
+    """A submission's files by relative path, to travel to a cluster node."""
+    if path.is_file():
+        return {path.name: path.read_bytes()}
+    return {str(f.relative_to(path.parent)): f.read_bytes() for f in path.rglob("*") if f.is_file() and "__pycache__" not in f.parts}
+
+
+def _ray_task(job: Job, files: dict[str, bytes], rubric_bytes: bytes, device: str, threads: int) -> tuple[dict, str]:
+    """Runs on a cluster node: unpack, find the data there ($MNIST_DIR or the cache), grade."""
+    with tempfile.TemporaryDirectory(prefix="grader-ray-") as folder:
+        root = Path(folder)
+        for name, content in files.items():
+            (root / name).parent.mkdir(parents=True, exist_ok=True)
+            (root / name).write_bytes(content)
+        (root / "rubric.toml").write_bytes(rubric_bytes)
+        local = Job(job.student, str(root / Path(job.path).name), job.epochs, job.train_limit)
+        report, html = grade_job(local, load_rubric(root / "rubric.toml"), None, device, threads)
+        report["submission"]["path"] = job.path  # the driver's path, not the node's temporary copy
+        return report, html

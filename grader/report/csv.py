@@ -1,0 +1,53 @@
+"""gradebook.csv: one row per student, for a learning-management system's grade upload.
+
+Columns: student, score, max_score, status (graded | error), one `points_<criterion id>`
+column per rubric criterion, validation_accuracy and test_accuracy (percent, last epoch),
+counted_parameters, provisional (yes/no), flags (flag ids joined by ';'), error (the one-line
+message), submission_sha256, report (the student's HTML report, relative to the CSV).
+"""
+
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+
+from grader.report import report_file
+from grader.rubric import Rubric
+
+
+def columns(rubric: Rubric) -> list[str]:
+    return (["student", "score", "max_score", "status"] + [f"points_{c.id}" for c in rubric.criteria]
+            + ["validation_accuracy", "test_accuracy", "counted_parameters", "provisional", "flags", "error",
+               "submission_sha256", "report"])
+
+
+def row(report: dict, rubric: Rubric) -> dict:
+    points = {c["id"]: c["points"] for c in report["criteria"]}
+    metrics, parameters = report["metrics"], report["parameters"] or {}
+    return {
+        "student": report["student"],
+        "score": report["score"],
+        "max_score": report["max_score"],
+        "status": report["status"],
+        **{f"points_{c.id}": points.get(c.id, 0.0) for c in rubric.criteria},
+        "validation_accuracy": _number(metrics["validation_accuracy"]),
+        "test_accuracy": _number(metrics["test_accuracy"]),
+        "counted_parameters": parameters.get("counted", ""),
+        "provisional": "yes" if report["provisional"] else "no",
+        "flags": ";".join(f["id"] for f in report["flags"]),
+        "error": (report["error"] or {}).get("message", ""),
+        "submission_sha256": report["submission"]["sha256"],
+        "report": report_file(report["student"]),
+    }
+
+
+def write(path: Path, reports: list[dict], rubric: Rubric) -> None:
+    with open(path, "w", newline="") as f:
+        writer = csv.DictWriter(f, fieldnames=columns(rubric))
+        writer.writeheader()
+        for report in sorted(reports, key=lambda r: r["student"]):
+            writer.writerow(row(report, rubric))
+
+
+def _number(value) -> str:
+    return "" if value is None else f"{value:.2f}"

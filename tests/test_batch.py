@@ -1,0 +1,128 @@
+"""`grader batch`: a class folder mixing good, broken and hanging submissions, on small generated data."""
+
+import csv
+import shutil
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from grader.batch import BatchOptions, discover, grade_class
+from grader.rubric import DEFAULT_RUBRIC, load_rubric
+from synthetic_mnist import write_mnist
+
+QUICK = BatchOptions(workers=2, epochs=1, train_limit=200)
+
+
+@pytest.fixture(scope="module")
+def mnist_dir(tmp_path_factory):
+    return write_mnist(tmp_path_factory.mktemp("mnist"), n_train=600, n_test=100)
+
+
+@pytest.fixture(scope="module")
+def rubric(tmp_path_factory):
+    text = DEFAULT_RUBRIC.read_text().replace("load_seconds = 60", "load_seconds = 5")
+    path = tmp_path_factory.mktemp("rubric") / "quick.toml"
+    path.write_text(text)
+    return load_rubric(path)
+
+
+@pytest.fixture
+def class_folder(tmp_path):
+    folder = tmp_path / "class"
+    folder.mkdir()
+    shutil.copy("submissions/seed004_gap_8440.py", folder / "alice.py")
+    shutil.copy("submissions/broken/syntax_error.py", folder / "bob.py")
+    (folder / "carol.py").write_text("while True:\n    pass\n")
+    (folder / "dave").mkdir()
+    shutil.copy("submissions/seed003_gap_8018.py", folder / "dave" / "model.py")
+    shutil.copy("submissions/broken/notebook_with_training.ipynb", folder / "erin.ipynb")
+    return folder
+
+
+def test_discover_names_students_after_their_files_and_folders(class_folder):
+    assert [s for s, _ in discover(class_folder)] == ["alice", "bob", "carol", "dave", "erin"]
+
+
+def test_batch_grades_everyone_once_and_resumes(class_folder, rubric, mnist_dir, tmp_path):
+    out = tmp_path / "out"
+    options = BatchOptions(**{**QUICK.__dict__, "data_dir": str(mnist_dir)})
+    summary = grade_class(class_folder, rubric, out, options)
+    assert (summary.students, summary.graded, summary.skipped) == (5, 5, 0)
+    rows = sqlite3.connect(out / "gradebook.sqlite").execute("SELECT student, status FROM grades ORDER BY student").fetchall()
+    assert rows == [("alice", "graded"), ("bob", "error"), ("carol", "error"), ("dave", "graded"), ("erin", "graded")]
+
+    with open(out / "gradebook.csv") as f:
+        table = list(csv.DictReader(f))
+    assert list(table[0]) == ["student", "score", "max_score", "status", "points_accuracy", "points_parameters",
+                              "points_batchnorm", "points_dropout", "points_fc_or_gap", "validation_accuracy",
+                              "test_accuracy", "counted_parameters", "provisional", "flags", "error",
+                              "submission_sha256", "report"]
+    by_student = {r["student"]: r for r in table}
+    assert by_student["alice"]["counted_parameters"] == "8440" and by_student["alice"]["provisional"] == "yes"
+    assert "timed out" in by_student["carol"]["error"] and "syntax error" in by_student["bob"]["error"]
+    for student in by_student:
+        assert (out / by_student[student]["report"]).is_file()
+    assert "alice" in (out / "index.html").read_text()
+
+    again = grade_class(class_folder, rubric, out, options)
+    assert (again.graded, again.skipped) == (0, 5)
+    (class_folder / "alice.py").write_text((class_folder / "alice.py").read_text() + "\n# resubmitted\n")
+    changed = grade_class(class_folder, rubric, out, options)
+    assert (changed.graded, changed.skipped) == (1, 4)
+
+
+def test_a_batch_killed_midway_resumes_without_regrading(class_folder, rubric, mnist_dir, tmp_path):
+    out = tmp_path / "out"
+    command = [sys.executable, "-m", "grader.cli", "batch", str(class_folder), "--out", str(out), "--workers", "1",
+               "--epochs", "1", "--train-limit", "200", "--data-dir", str(mnist_dir), "--rubric", rubric.path]
+    batch = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and _rows(out) < 1:
+        time.sleep(0.2)
+    batch.send_signal(signal.SIGKILL)
+    batch.wait()
+    finished = _rows(out)
+    assert 1 <= finished < 5
+    time.sleep(1)
+    assert not _worker_processes(), "a worker outlived its killed batch"
+    summary = grade_class(class_folder, rubric, out, BatchOptions(**{**QUICK.__dict__, "data_dir": str(mnist_dir)}))
+    assert summary.skipped == finished and summary.graded == 5 - finished and _rows(out) == 5
+
+
+def _rows(out: Path) -> int:
+    try:
+        return sqlite3.connect(out / "gradebook.sqlite").execute("SELECT count(*) FROM grades").fetchone()[0]
+    except sqlite3.Error:
+        return 0
+
+
+def _worker_processes() -> list[str]:
+    found = []
+    for cmdline in Path("/proc").glob("[0-9]*/cmdline"):
+        try:
+            text = cmdline.read_bytes().replace(b"\0", b" ").decode(errors="replace")
+        except OSError:
+            continue
+        if "grader.sandbox.worker" in text and "grader-job-" in text:
+            found.append(text)
+    return found
+
+
+def test_ray_executor_grades_a_small_batch(class_folder, rubric, mnist_dir, tmp_path, monkeypatch):
+    ray = pytest.importorskip("ray", reason="Ray is the optional extra: pip install '.[ray]'")
+    monkeypatch.setenv("MNIST_DIR", str(mnist_dir))  # the task finds the data on its node, as a cluster node would
+    for extra in ("carol.py", "dave", "erin.ipynb"):
+        shutil.rmtree(class_folder / extra, ignore_errors=True) if (class_folder / extra).is_dir() else (class_folder / extra).unlink()
+    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
+    try:
+        summary = grade_class(class_folder, rubric, tmp_path / "out", BatchOptions(executor="ray", epochs=1, train_limit=200))
+    finally:
+        ray.shutdown()
+    assert (summary.students, summary.graded, summary.errors) == (2, 2, 1)
+    with open(tmp_path / "out" / "gradebook.csv") as f:
+        assert {r["student"]: r["status"] for r in csv.DictReader(f)} == {"alice": "graded", "bob": "error"}
