@@ -12,7 +12,7 @@ from pathlib import Path
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
-from grader import __version__, api
+from grader import __version__, api, platforms
 from grader.errors import GraderError
 from grader.report import json as json_report
 from grader.report import terminal
@@ -31,6 +31,10 @@ def build_parser() -> argparse.ArgumentParser:
         p.add_argument("--json", metavar="PATH", help="also write the JSON report here")
         p.add_argument("--html", metavar="PATH", help="also write the HTML report (one self-contained file) here")
         p.add_argument("--verbose", "-v", action="store_true", help="show everything, the submission's output included")
+        p.add_argument("--junit", metavar="PATH", help="also write JUnit XML here, one test case per criterion (GitLab, Jenkins, other CI)")
+        p.add_argument("--markdown", metavar="PATH", help="also write the report as Markdown here (a GitHub job summary, a merge request comment)")
+        p.add_argument("--classroom", metavar="PATH", help="also write GitHub Classroom's result here: base64 JSON for autograding-grading-reporter")
+        p.add_argument("--classroom-max-score", type=float, metavar="N", help="scale the --classroom result to N points (default: the rubric's)")
 
     check = commands.add_parser("check", help="load and inspect a submission and score its structure, in seconds (no training)",
                                 description="Load and inspect a submission and score its structural criteria, without training.")
@@ -57,6 +61,14 @@ def build_parser() -> argparse.ArgumentParser:
     reference.add_argument("--rubric", default=str(DEFAULT_RUBRIC), help="rubric TOML file (default: %(default)s)")
     reference.add_argument("--out", default=str(api.REFERENCE_RESULTS), help="where to write the results (default: %(default)s)")
     training_options(reference)
+    gradescope = commands.add_parser("gradescope", help="Gradescope's run_autograder: grade the submission, always write results.json",
+                                     description="Grade the submission Gradescope put in --submission-dir and write Gradescope's "
+                                                 "results.json, always: an error result when anything fails.")
+    gradescope.add_argument("--submission-dir", default=str(platforms.GRADESCOPE_SUBMISSION), help="the student's upload (default: %(default)s)")
+    gradescope.add_argument("--results", default=str(platforms.GRADESCOPE_RESULTS), help="where to write results.json (default: %(default)s)")
+    gradescope.add_argument("--rubric", default=str(DEFAULT_RUBRIC), help="rubric TOML file (default: %(default)s)")
+    gradescope.add_argument("--model-class", default="", help="name of the model class, when the file defines several")
+    training_options(gradescope)
     return parser
 
 
@@ -71,6 +83,8 @@ def training_options(p: argparse.ArgumentParser) -> None:
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     console = Console(stderr=False)
+    if args.command == "gradescope":
+        return _gradescope(args, console)
     try:
         rubric = load_rubric(args.rubric)
         if args.command == "reference":
@@ -82,7 +96,10 @@ def main(argv: list[str] | None = None) -> int:
         else:
             grade = _grade_with_progress(args, rubric, console)
     except (GraderError, ValueError) as e:
-        Console(stderr=True).print(f"[red]grader: {e}[/]", highlight=False)
+        print(f"grader: {e}", file=sys.stderr)  # plain: one line, never wrapped or read as markup
+        if args.command in ("check", "grade"):  # CI still gets a result to read: an error, not a missing file
+            platforms.write_reports(platforms.usage_error_grade(args.submission, args.rubric, args.command, str(e)),
+                                    args.markdown, args.junit, args.classroom, args.classroom_max_score)
         return 2
     terminal.render(grade, console, verbose=args.verbose)
     if args.json:
@@ -93,6 +110,8 @@ def main(argv: list[str] | None = None) -> int:
 
         Path(args.html).write_text(html.render(grade))
         console.print(f"[dim]HTML report written to {args.html}[/]")
+    for path in platforms.write_reports(grade, args.markdown, args.junit, args.classroom, args.classroom_max_score):
+        console.print(f"[dim]report written to {path}[/]")
     return 0 if grade.passed else 1
 
 
@@ -157,6 +176,19 @@ def _batch(args, rubric, console: Console) -> int:
     console.print(f"{summary.students} students: {summary.graded} graded now, {summary.skipped} already in the gradebook, "
                   f"{summary.errors} errors -> {summary.out}/gradebook.csv, {summary.out}/index.html")
     return 0
+
+
+def _gradescope(args, console: Console) -> int:
+    def show(p: api.Progress) -> None:
+        console.print(f"epoch {p.epoch}/{p.epochs}: validation {p.validation_accuracy:.2f}% ({p.seconds:.0f} s)", highlight=False)
+
+    grade = platforms.gradescope(args.submission_dir, args.results, args.rubric, args.model_class, data_dir=args.data_dir,
+                                 epochs=args.epochs, train_limit=args.train_limit, device=args.device, threads=args.threads,
+                                 on_progress=show)
+    if grade is not None:
+        terminal.render(grade, console, verbose=True)
+    console.print(f"[dim]Gradescope results written to {args.results}[/]")
+    return 0 if grade is not None and grade.passed else 1
 
 
 def run() -> None:

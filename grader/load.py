@@ -109,11 +109,7 @@ def choose_model_class(source: str, defined: list[str], wanted: str = "") -> str
     if not defined:
         raise LoadError("the submission defines no nn.Module subclass")
     tree = ast.parse(source)
-    classes = {n.name: n for n in ast.walk(tree) if isinstance(n, ast.ClassDef) and n.name in defined}
-    used = {
-        ref for name, node in classes.items()
-        for ref in (n.id for n in ast.walk(node) if isinstance(n, ast.Name)) if ref in defined and ref != name
-    }
+    used = _used_by_classes(tree, set(defined))
     candidates = [n for n in defined if n not in used]
     if len(candidates) > 1:
         instantiated = {
@@ -128,6 +124,23 @@ def choose_model_class(source: str, defined: list[str], wanted: str = "") -> str
     return candidates[0]
 
 
+def _used_by_classes(tree: ast.Module, defined: set[str]) -> set[str]:
+    """Defined classes that another defined class uses, directly or through module-level functions
+    (`def block(): return ConvBlock(...)` called from Net makes ConvBlock a helper)."""
+    top = {n.name: n for n in tree.body if isinstance(n, (ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef))}
+    refs = {name: {n.id for n in ast.walk(node) if isinstance(n, ast.Name)} & set(top) for name, node in top.items()}
+    used = set()
+    for cls in defined & set(top):
+        seen, todo = {cls}, list(refs[cls])
+        while todo:
+            name = todo.pop()
+            if name not in seen:
+                seen.add(name)
+                todo += refs.get(name, ())
+        used |= (seen - {cls}) & defined
+    return used
+
+
 def notebook_chunks(path: Path) -> tuple[list[tuple[str, str]], str]:
     """The safe part of a notebook as (code, filename) chunks, and all its code for class choice."""
     try:
@@ -140,11 +153,12 @@ def notebook_chunks(path: Path) -> tuple[list[tuple[str, str]], str]:
             continue
         source = cell.get("source", "")
         source = "".join(source) if isinstance(source, list) else str(source)
-        if source.lstrip().startswith("%%"):
-            continue  # a cell magic (%%time, %%bash): not Python
-        # Shell escapes and line magics become blank lines, so line numbers still match the cell.
-        lines = ["" if line.lstrip().startswith(("!", "%")) else line for line in source.splitlines()]
-        code = "\n".join(lines)
+        if source.lstrip().startswith("%%"):  # a cell magic (%%time, %%bash): never run, but it may name the model
+            body = source.lstrip().split("\n", 1)[1] if "\n" in source.lstrip() else ""
+            if not source.lstrip().startswith(("%%bash", "%%sh", "%%html", "%%javascript", "%%writefile")):
+                everything.append(_blank_magics(body) if _parses(_blank_magics(body)) else "")
+            continue
+        code = _blank_magics(source)
         filename = f"{path.name} [cell {number}]"
         try:
             tree = ast.parse(code, filename)
@@ -156,6 +170,19 @@ def notebook_chunks(path: Path) -> tuple[list[tuple[str, str]], str]:
         if kept:
             chunks.append((ast.Module(body=kept, type_ignores=[]), filename))
     return chunks, "\n".join(everything)
+
+
+def _blank_magics(source: str) -> str:
+    """Shell escapes and line magics become blank lines, so line numbers still match the cell."""
+    return "\n".join("" if line.lstrip().startswith(("!", "%")) else line for line in source.splitlines())
+
+
+def _parses(code: str) -> bool:
+    try:
+        ast.parse(code)
+        return True
+    except SyntaxError:
+        return False
 
 
 def _is_future_import(node: ast.stmt) -> bool:

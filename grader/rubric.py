@@ -31,9 +31,9 @@ class Scheduler:
 
 @dataclass(frozen=True)
 class Augment:
-    rotate_degrees: float = 8.0  # uniform in [-d, +d], drawn per image
-    translate_pixels: float = 2.0  # uniform shift in [-p, +p] pixels per axis, per image
-    scale: float = 0.1  # uniform zoom in [1 - s, 1 + s], per image
+    rotate_degrees: float = 5.0  # uniform in [-d, +d], drawn per image
+    translate_pixels: float = 1.0  # uniform shift in [-p, +p] pixels per axis, per image
+    scale: float = 0.05  # uniform zoom in [1 - s, 1 + s], per image
 
 
 @dataclass(frozen=True)
@@ -103,10 +103,14 @@ def load_rubric(path: str | Path) -> Rubric:
         data = tomllib.loads(raw.decode("utf-8"))
     except FileNotFoundError:
         raise RubricError(f"rubric file {path} does not exist") from None
+    except OSError as e:
+        raise RubricError(f"cannot read rubric file {path}: {e.strerror}") from None
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as e:
         raise RubricError(f"{path}: not valid TOML ({e})") from None
     where = str(path)
     recipe = _build(Recipe, data.pop("recipe", {}), f"{where} [recipe]")
+    if not isinstance(data.get("criteria", []), list):
+        raise RubricError(f"{where}: 'criteria' must be an array of tables ([[criteria]])")
     criteria = tuple(
         _check_criterion(_build(Criterion, c, f"{where} [[criteria]] #{i + 1}"), where)
         for i, c in enumerate(data.pop("criteria", []))

@@ -38,35 +38,23 @@ def trace_model(model: nn.Module, batch: torch.Tensor) -> tuple[dict, list[tuple
     tensor) pairs for every parameter, extra buffer and hidden trainable tensor.
     The model's state is restored afterwards, so inspection does not change training.
     """
+    names = {id(m): name or "(model)" for name, m in model.named_modules()}
     if any(isinstance(p, UninitializedParameter) for p in model.parameters()):
         with torch.no_grad():  # materialize lazy modules (LazyLinear & co.) before anything counts them
             model.eval()
-            model(batch)
+            _traced_forward(model, batch, names)
     saved = copy.deepcopy(model.state_dict())
-    names = {id(m): name or "(model)" for name, m in model.named_modules()}
-    tracer = _Tracer(names)
-    handles = [
-        nn.modules.module.register_module_forward_pre_hook(tracer.enter),
-        nn.modules.module.register_module_forward_hook(tracer.leave),
-    ]
     model.train()
-    try:
-        with tracer:
-            output = model(batch)
-    except Exception as e:
-        raise ForwardError(tracer.where(), e) from e
-    finally:
-        for h in handles:
-            h.remove()
+    tracer, output = _traced_forward(model, batch, names)
     if not isinstance(output, torch.Tensor) or tuple(output.shape) != (len(batch), 10):
         got = tuple(output.shape) if isinstance(output, torch.Tensor) else type(output).__name__
         raise OutputShapeError(f"the model's output is {got} for a batch of {len(batch)} images; it must be ({len(batch)}, 10), one score per digit")
     model.eval()
     with torch.no_grad():
-        eval_output = model(batch)
+        _, eval_output = _traced_forward(model, batch, names)
     model.load_state_dict(saved)
     model.train()
-    tensors, unused_parameters, hidden = _collect_tensors(model, tracer.seen)
+    tensors, unused_parameters, hidden = _collect_tensors(model, tracer.seen, tracer.statistics)
     description = {
         "output_shape": list(output.shape),
         "output_kind": output_kind(eval_output),
@@ -79,6 +67,24 @@ def trace_model(model: nn.Module, batch: torch.Tensor) -> tuple[dict, list[tuple
         "notes": tracer.notes,
     }
     return description, tensors
+
+
+def _traced_forward(model: nn.Module, batch: torch.Tensor, names: dict[int, str]):
+    """One forward pass under the tracer; a failure names the layer that was running and its input."""
+    tracer = _Tracer(names)
+    handles = [
+        nn.modules.module.register_module_forward_pre_hook(tracer.enter),
+        nn.modules.module.register_module_forward_hook(tracer.leave),
+    ]
+    try:
+        with tracer:
+            output = model(batch)
+    except Exception as e:
+        raise ForwardError(tracer.where(), e) from e
+    finally:
+        for h in handles:
+            h.remove()
+    return tracer, output
 
 
 def output_kind(out: torch.Tensor) -> str:
@@ -104,6 +110,7 @@ class _Tracer(TorchFunctionMode):
         self.stack: list[nn.Module] = []
         self.called: set[int] = set()
         self.seen: dict[int, torch.Tensor] = {}  # tensors that some op read, by id
+        self.statistics: set[int] = set()  # running mean/var tensors that batch norm used
         self.ops: list[dict] = []  # the architecture-relevant calls, in execution order
         self.notes: list[str] = []
         self.receptive_field, self._jump, self._spatial_done = 1, 1, False
@@ -139,8 +146,8 @@ class _Tracer(TorchFunctionMode):
                     self.seen.setdefault(id(t), t)
         out = func(*args, **kwargs)
         name = getattr(func, "__name__", "").lstrip("_")
-        if name.startswith("__") or not args:
-            return out
+        if name.startswith("__") or not args or isinstance(args[0], UninitializedParameter):
+            return out  # dunders, and lazy modules setting up their weights, say nothing about the architecture
         self._record(name, args, kwargs, out)
         return out
 
@@ -151,6 +158,9 @@ class _Tracer(TorchFunctionMode):
         kind = None
         if name == "batch_norm":
             kind = "batchnorm"
+            for index, key in ((1, "running_mean"), (2, "running_var")):
+                if isinstance(stat := _arg(args, kwargs, index, key, None), torch.Tensor):
+                    self.statistics.add(id(stat))
         elif name in _DROPOUTS:
             p = _arg(args, kwargs, 1, "p", 0.5)
             training = _arg(args, kwargs, 2, "training", _arg(args, kwargs, 2, "train", True))
@@ -216,7 +226,7 @@ def _is_statistic(module: nn.Module, buffer_name: str) -> bool:
     return isinstance(module, norm) and buffer_name in NORM_STATISTICS
 
 
-def _collect_tensors(model: nn.Module, seen: dict[int, torch.Tensor]):
+def _collect_tensors(model: nn.Module, seen: dict[int, torch.Tensor], statistics: set[int]):
     """Every parameter, every extra buffer, and every unregistered trainable tensor the forward read."""
     tensors, registered, unused = [], set(), []
     for name, p in model.named_parameters(remove_duplicate=True):
@@ -230,7 +240,7 @@ def _collect_tensors(model: nn.Module, seen: dict[int, torch.Tensor]):
     for module_name, module in model.named_modules():
         for buffer_name, b in module.named_buffers(recurse=False):
             registered.add(id(b))
-            if b is not None and not _is_statistic(module, buffer_name):
+            if b is not None and not _is_statistic(module, buffer_name) and id(b) not in statistics:
                 full = f"{module_name}.{buffer_name}" if module_name else buffer_name
                 tensors.append(({"name": full, "kind": "buffer_extra", "requires_grad": False}, b))
     hidden = []

@@ -29,6 +29,7 @@ PACKAGE_ROOT = Path(__file__).resolve().parents[2]
 POLL_SECONDS = 0.05
 MAX_JSON_BYTES = 8 << 20  # inspection.json of a 20k-parameter model is a few kB
 ISOLATION = "process"
+STARTUP_SECONDS = 180.0  # the worker's own start (importing torch) on a loaded machine; not the submission's time
 
 # Runs first in the worker, before any student code: limits, output caps, then the worker.
 BOOTSTRAP = """
@@ -139,7 +140,7 @@ def _run(job, submission, request, limits, data, on_epoch) -> WorkerRun:
     error = timeout or _read_error(out) or _exit_error(process.returncode, watch.stage, watch.done)
     if error is None and request["mode"] == "grade" and len(watch.epochs) != epochs_expected + 1:
         error = {"stage": "train", "message": "the worker stopped before training finished", "traceback": ""}
-    inspection, tensors = (None, {}) if watch.stage == "load" else _read_inspection(out)
+    inspection, tensors = (None, {}) if watch.stage in ("start", "load") else _read_inspection(out)
     if inspection is None and error is None:
         error = {"stage": "inspect", "message": "the worker returned no readable inspection", "traceback": ""}
     activations, feature_maps = _read_activations(out) if error is None and request["mode"] == "grade" else ([], {})
@@ -162,7 +163,7 @@ class _Watch:
 
     def __init__(self, out: Path, limits: Limits, on_epoch):
         self.out, self.limits, self.on_epoch = out, limits, on_epoch
-        self.stage, self.since, self.done = "load", time.monotonic(), False
+        self.stage, self.since, self.done = "start", time.monotonic(), False
         self.epochs: list[EpochOutput] = []
         self.device = self.torch_version = ""
         self._offset = 0
@@ -170,12 +171,14 @@ class _Watch:
     def follow(self, process: subprocess.Popen) -> dict | None:
         while process.poll() is None:
             self._read_events()
-            limit = {"load": self.limits.load_seconds, "inspect": self.limits.inspect_seconds}.get(self.stage, self.limits.epoch_seconds)
+            limit = {"start": STARTUP_SECONDS, "load": self.limits.load_seconds,
+                     "inspect": self.limits.inspect_seconds}.get(self.stage, self.limits.epoch_seconds)
             if self.done:
                 limit = 10.0  # time to exit after the last event
             if time.monotonic() - self.since > limit:
-                doing = f"training (epoch {len(self.epochs)})" if self.stage == "train" else {"load": "loading the model", "inspect": "running the forward pass"}.get(self.stage, self.stage)
-                return {"stage": self.stage, "message": f"timed out after {limit:.0f} s while {doing}", "traceback": ""}
+                doing = f"training (epoch {len(self.epochs)})" if self.stage == "train" else {
+                    "start": "starting the worker", "load": "loading the model", "inspect": "running the forward pass"}.get(self.stage, self.stage)
+                return {"stage": _error_stage(self.stage), "message": f"timed out after {limit:.0f} s while {doing}", "traceback": ""}
             time.sleep(POLL_SECONDS)
         self._read_events()
         return None
@@ -198,7 +201,7 @@ class _Watch:
 
     def _apply(self, event: dict) -> None:
         stage = event.get("stage")
-        if stage not in ("load", "inspect", "train", "done"):
+        if stage not in ("start", "load", "inspect", "train", "done"):
             return
         if stage != self.stage or stage == "train":
             self.since = time.monotonic()
@@ -264,7 +267,8 @@ def _read_error(out: Path) -> dict | None:
 def _exit_error(code: int | None, stage: str, done: bool) -> dict | None:
     if code == 0 and done:
         return None
-    doing = {"load": "while importing or constructing the model", "inspect": "during the forward pass", "train": "while training"}.get(stage, "")
+    doing = {"start": "while starting", "load": "while importing or constructing the model", "inspect": "during the forward pass",
+             "train": "while training"}.get(stage, "")
     if code is not None and code < 0:
         name = signal.Signals(-code).name
         why = {"SIGKILL": "killed (out of memory?)", "SIGXCPU": "stopped: CPU time limit reached", "SIGXFSZ": "stopped: it wrote too much",
@@ -274,7 +278,7 @@ def _exit_error(code: int | None, stage: str, done: bool) -> dict | None:
 
 
 def _error_stage(stage: str) -> str:
-    return stage if stage in ("load", "inspect", "train") else "train"
+    return {"start": "load", "done": "train"}.get(stage, stage)
 
 
 def _kill_tree(process: subprocess.Popen) -> None:

@@ -1,0 +1,59 @@
+"""GitHub Classroom: the `result` output that `autograding-grading-reporter` reads.
+
+The reporter takes base64 of this JSON from the environment variable `<STEP-ID-UPPERCASED>_RESULTS`,
+adds `max_score` to the assignment's total and sums `tests[].score`, then fails the job when `status` is
+"fail" or "error". One test per rubric criterion, with its partial points; when the grade is 0 (an
+error, or a flag the rubric zeroes the score for), every test scores 0 so the sum is the grade.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+
+from grader.results import Grade
+
+VERSION = 1
+
+
+def to_dict(grade: Grade, max_score: float | None = None) -> dict:
+    """The reporter's JSON; max_score rescales the rubric's points (e.g. 10 for a 10-point assignment)."""
+    scale = max_score / grade.max_score if max_score is not None and grade.max_score else 1.0
+    status = "error" if grade.error else "pass" if grade.passed else "fail"
+    duration = int(grade.seconds * 1000)  # milliseconds: every criterion is judged from the same run
+    command = f"grader {grade.mode} {grade.submission_path}"
+    tests = [{
+        "name": c.id,
+        "status": "error" if grade.error else "pass" if c.passed else "fail",
+        "score": round((c.points if grade.score else 0.0) * scale, 2),
+        "message": _message(grade, c.detail),
+        "test_code": command,
+        "filename": grade.submission_path,
+        "line_no": 0,
+        "duration": duration,
+    } for c in grade.criteria]
+    if not tests:  # a rubric that did not load has no criteria: the error still needs a test to show it
+        tests = [{"name": "grade", "status": "error", "score": 0.0, "message": _message(grade, ""), "test_code": command,
+                  "filename": grade.submission_path, "line_no": 0, "duration": duration}]
+    return {"version": VERSION, "status": status, "max_score": _number(max_score if max_score is not None else grade.max_score),
+            "tests": tests}
+
+
+def render(grade: Grade, max_score: float | None = None) -> str:
+    """Base64 of the JSON, on one line: the value of the action's `result` output."""
+    return base64.b64encode(json.dumps(to_dict(grade, max_score)).encode("utf-8")).decode("ascii")
+
+
+def _message(grade: Grade, detail: str) -> str:
+    parts = []
+    if grade.error:
+        parts.append(f"not scored: the submission errored ({grade.error.stage}): {grade.error.message}")
+    if grade.provisional:
+        parts.append("PROVISIONAL (" + "; ".join(grade.provisional) + "): not the grade")
+    if detail:
+        parts.append(detail)
+    return " | ".join(parts)
+
+
+def _number(value: float) -> float | int:
+    return int(value) if float(value).is_integer() else round(float(value), 2)

@@ -1,0 +1,148 @@
+"""`grader.api.check` end to end: notebooks, folders, choosing the model class, and every
+way a submission can fail (each one a graded error with its stage, never a crash)."""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+
+import pytest
+
+from grader.rubric import DEFAULT_RUBRIC
+
+ROOT = Path(__file__).resolve().parent.parent
+FIXTURES = Path(__file__).resolve().parent / "fixtures" / "submissions"
+ERRORS = FIXTURES / "errors"
+
+
+def criterion(grade, criterion_id: str):
+    return next(c for c in grade.criteria if c.id == criterion_id)
+
+
+# --- what every grade carries -------------------------------------------------------------------
+
+def test_grade_records_what_was_graded_and_how(checked):
+    path = ROOT / "submissions" / "seed004_gap_8440.py"
+    grade = checked(path)
+    assert grade.mode == "check" and grade.provisional == ()
+    assert grade.submission_path == str(path)
+    assert grade.submission_sha256 == hashlib.sha256(path.read_bytes()).hexdigest()
+    assert grade.rubric_sha256 == hashlib.sha256(DEFAULT_RUBRIC.read_bytes()).hexdigest()
+    assert grade.environment.isolation in ("bwrap", "process") and grade.environment.seed == 1
+    assert grade.environment.torch and grade.environment.device.startswith("cpu")
+    assert grade.training is None and grade.metrics.validation_accuracy is None
+    accuracy = criterion(grade, "accuracy")
+    assert accuracy.ran is False and accuracy.points == 0  # check does not train
+    assert grade.passed  # every criterion that ran passed
+    assert grade.max_score == 100.0
+
+
+# --- notebooks ------------------------------------------------------------------------------------
+
+NOTEBOOK = FIXTURES / "notebook_training.ipynb"
+
+
+def test_notebook_is_graded_from_its_definitions(checked):
+    grade = checked(NOTEBOOK)
+    assert grade.status == "graded", grade.error
+    inspection = grade.inspection
+    assert inspection.model_class == "Net" and inspection.parameters.counted == 1432
+    arch = inspection.architecture
+    assert (arch.batchnorm, arch.dropout, arch.gap, arch.fc) == (True, True, True, False)
+    assert grade.score == 50.0
+
+
+def test_notebook_training_loop_download_and_magics_did_not_run(checked):
+    grade = checked(NOTEBOOK)
+    assert grade.status == "graded"  # the download, %%time and loop cells raise if they run
+    assert "NOTEBOOK CELL RAN" not in grade.output
+
+
+def test_notebook_missing_imports_are_noted_not_fatal(checked):
+    notes = checked(NOTEBOOK).inspection.notes
+    assert any("course_utils" in n and "skipped" in n for n in notes)
+
+
+# --- folders ---------------------------------------------------------------------------------------
+
+FOLDER = FIXTURES / "folder_with_helper"
+
+
+def test_folder_submission_imports_its_helper_module(checked):
+    grade = checked(FOLDER)
+    assert grade.status == "graded", grade.error
+    assert grade.inspection.model_class == "Net"  # ConvBNBlock lives in blocks.py: never a candidate
+    assert grade.inspection.parameters.counted == 1432
+    arch = grade.inspection.architecture
+    assert (arch.batchnorm, arch.dropout, arch.gap) == (True, True, True)
+    assert grade.submission_path == str(FOLDER)
+    assert grade.submission_sha256 != hashlib.sha256((FOLDER / "model.py").read_bytes()).hexdigest()  # helper included
+
+
+# --- choosing the model class -----------------------------------------------------------------------
+
+def test_the_one_instantiated_class_is_chosen(checked):
+    grade = checked(FIXTURES / "several_classes.py")
+    assert grade.status == "graded", grade.error
+    assert grade.inspection.model_class == "FinalNet"
+    assert grade.inspection.parameters.counted == 168
+
+
+def test_ambiguous_classes_are_an_error_listing_the_candidates(checked):
+    grade = checked(FIXTURES / "ambiguous_classes.py")
+    assert grade.status == "error" and grade.error.stage == "load"
+    assert "AlphaNet" in grade.error.message and "BetaNet" in grade.error.message
+    assert "--model-class" in grade.error.message
+    assert grade.score == 0 and grade.inspection is None
+
+
+def test_model_class_chooses_explicitly(checked):
+    grade = checked(FIXTURES / "ambiguous_classes.py", model_class="BetaNet")
+    assert grade.status == "graded", grade.error
+    assert grade.inspection.model_class == "BetaNet"
+    assert grade.inspection.parameters.counted == 130
+
+
+# --- every error: a graded error with its stage, score 0, one line for the student ------------------
+
+ERROR_CASES = {
+    # fixture: (rubric, stage, what the message must say)
+    "syntax_error.py": (None, "load", ["syntax error", "syntax_error.py", "line 14"]),
+    "no_module.py": (None, "load", ["no nn.Module subclass"]),
+    "needs_arguments.py": (None, "load", ["Net()", "channels", "default"]),
+    "forward_fails.py": (None, "inspect", ["forward pass failed", "'fc1'", "Linear", "(4, 3136)"]),
+    "wrong_output.py": (None, "inspect", ["(4, 12)", "(4, 10)"]),
+    "sys_exit.py": (None, "load", ["sys.exit(0)", "sys_exit.py, line 20"]),
+    "os_exit.py": (None, "load", ["ended the process", "exit code 0"]),
+    "hangs.py": ("short_load", "load", ["timed out after 5 s", "loading"]),
+    "memory_hog.py": ("small_memory", "load", ["memory"]),
+    "lazy_forward_fails.py": (None, "inspect", ["mat1 and mat2"]),
+}
+
+
+@pytest.mark.parametrize("name", sorted(ERROR_CASES))
+def test_broken_submission_is_a_graded_error(checked, limits_rubrics, name):
+    rubric, stage, fragments = ERROR_CASES[name]
+    grade = checked(ERRORS / name, limits_rubrics[rubric] if rubric else None)
+    assert grade.status == "error" and grade.error is not None
+    assert grade.error.stage == stage
+    message = grade.error.message
+    assert message.strip() and "\n" not in message and len(message) <= 500
+    for fragment in fragments:
+        assert fragment in message
+    assert "Traceback" not in message and "grader-job" not in message
+    assert grade.score == 0 and not grade.passed
+    assert all(c.points == 0 and not c.passed for c in grade.criteria)
+    if stage == "load":
+        assert grade.inspection is None
+
+
+def test_student_traceback_hides_the_grader(checked):
+    grade = checked(ERRORS / "forward_fails.py")
+    assert 'forward_fails.py", line 21' in grade.error.traceback
+    assert "grader-job" not in grade.error.traceback and "grader/" not in grade.error.traceback
+
+
+def test_lazy_model_forward_failure_names_the_layer_and_shape(checked):
+    message = checked(ERRORS / "lazy_forward_fails.py").error.message
+    assert "'fc2'" in message and "(4, 20)" in message

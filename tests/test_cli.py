@@ -1,0 +1,200 @@
+"""The `grader` command: exit codes 0 / 1 / 2, usage errors without tracebacks, the JSON report,
+and help text for every subcommand."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+import pytest
+
+from grader import __version__, api
+from grader.cli import build_parser, main
+
+ROOT = Path(__file__).resolve().parent.parent
+SUBMISSIONS = ROOT / "submissions"
+FIXTURES = Path(__file__).resolve().parent / "fixtures" / "submissions"
+SEED004 = str(SUBMISSIONS / "seed004_gap_8440.py")
+
+# DESIGN.md section 5: the required keys of the JSON report (nested dicts are checked too).
+REQUIRED = {
+    "schema": None, "grader_version": None,
+    "submission": {"path", "sha256", "model_class"},
+    "rubric": {"path", "sha256", "title"},
+    "status": None, "provisional": None,
+    "environment": {"python", "torch", "device", "isolation", "seed"},
+    "error": None, "parameters": None, "architecture": None, "flags": None, "training": None,
+    "metrics": {"validation_accuracy", "test_accuracy", "accuracy_before_training"},
+    "criteria": None, "score": None, "max_score": None, "reference": None,
+}
+PARAMETER_KEYS = {"total", "trainable", "buffers_extra", "counted"}
+ARCHITECTURE_KEYS = {"batchnorm", "dropout", "gap", "fc", "receptive_field", "output_kind"}
+CRITERION_KEYS = {"id", "passed", "points", "max_points", "detail"}
+
+
+def assert_schema(report: dict) -> None:
+    for key, inner in REQUIRED.items():
+        assert key in report, key
+        if inner:
+            assert inner <= set(report[key]), (key, inner - set(report[key]))
+    assert report["schema"] == 1 and report["grader_version"] == __version__
+    assert report["status"] in ("graded", "error") and isinstance(report["provisional"], bool)
+    assert isinstance(report["environment"]["seed"], int)
+    assert report["criteria"] and all(CRITERION_KEYS <= set(c) for c in report["criteria"])
+    assert all({"id", "message"} <= set(f) for f in report["flags"])
+    assert report["reference"] is None or {"validation_accuracy", "test_accuracy", "parameters"} <= set(report["reference"])
+    if report["status"] == "graded":
+        assert report["error"] is None
+        assert PARAMETER_KEYS <= set(report["parameters"]) and ARCHITECTURE_KEYS <= set(report["architecture"])
+        assert all(isinstance(report["parameters"][k], int) for k in PARAMETER_KEYS)
+        assert report["architecture"]["output_kind"] in ("logits", "log_probs", "probabilities")
+    else:
+        assert {"stage", "message", "traceback"} <= set(report["error"])
+        assert report["error"]["stage"] in ("load", "inspect", "train", "evaluate")
+
+
+@pytest.fixture
+def cached_check(monkeypatch, checked):
+    """The CLI's api.check, answered from the session's cache of real worker runs."""
+    monkeypatch.setattr(api, "check", lambda path, rubric=None, model_class="": checked(path, rubric and rubric.path, model_class))
+
+
+# --- help and usage -------------------------------------------------------------------------------------
+
+def _subcommands() -> dict[str, argparse.ArgumentParser]:
+    action = next(a for a in build_parser()._actions if isinstance(a, argparse._SubParsersAction))
+    return dict(action.choices)
+
+
+def test_every_subcommand_has_help_text():
+    action = next(a for a in build_parser()._actions if isinstance(a, argparse._SubParsersAction))
+    summaries = {a.dest: a.help for a in action._choices_actions}
+    assert {"check", "grade"} <= set(action.choices)
+    for name, parser in action.choices.items():
+        assert summaries.get(name), f"{name} has no one-line help"
+        assert parser.description, f"{name} has no description"
+        for option in parser._actions:
+            if not isinstance(option, argparse._HelpAction):
+                assert option.help, f"{name} {option.dest} has no help"
+
+
+@pytest.mark.parametrize("command", sorted(_subcommands()))
+def test_subcommand_help_prints_and_exits_0(capsys, command):
+    with pytest.raises(SystemExit) as e:
+        main([command, "--help"])
+    assert e.value.code == 0
+    out = " ".join(capsys.readouterr().out.split())
+    assert f"usage: grader {command}" in out
+    assert " ".join(_subcommands()[command].description.split()) in out
+
+
+def test_version(capsys):
+    with pytest.raises(SystemExit) as e:
+        main(["--version"])
+    assert e.value.code == 0 and __version__ in capsys.readouterr().out
+
+
+def test_no_subcommand_is_a_usage_error(capsys):
+    with pytest.raises(SystemExit) as e:
+        main([])
+    assert e.value.code == 2
+
+
+def test_missing_submission_exits_2_without_traceback(capsys, tmp_path):
+    assert main(["check", str(tmp_path / "missing.py")]) == 2
+    captured = capsys.readouterr()
+    err = " ".join(captured.err.split())  # rich may wrap it (see test_usage_error_is_one_line)
+    assert err.startswith("grader: submission") and err.endswith("does not exist")
+    assert "Traceback" not in captured.err + captured.out and captured.out == ""
+
+
+def test_bad_rubric_exits_2_without_traceback(capsys, tmp_path):
+    rubric = tmp_path / "bad.toml"
+    rubric.write_text('title = "t"\nfavourite = 1\n[[criteria]]\nid = "p"\nless_than = 3\npoints = 1\n')
+    assert main(["check", SEED004, "--rubric", str(rubric)]) == 2
+    captured = capsys.readouterr()
+    assert "favourite" in captured.err and "Traceback" not in captured.err + captured.out
+
+
+def test_missing_rubric_exits_2(capsys, tmp_path):
+    assert main(["check", SEED004, "--rubric", str(tmp_path / "none.toml")]) == 2
+    err = " ".join(capsys.readouterr().err.split())
+    assert err.startswith("grader: rubric file") and err.endswith("does not exist")
+
+
+@pytest.mark.parametrize("case", ["missing submission", "bad rubric"])
+def test_usage_error_is_one_line(capsys, monkeypatch, tmp_path, case):
+    monkeypatch.setenv("COLUMNS", "80")  # a CI log, or a pipe
+    folder = tmp_path / "a_folder_with_a_reasonably_long_name_as_course_folders_have"
+    folder.mkdir()
+    rubric = folder / "rubric.toml"
+    rubric.write_text('title = "t"\nfavourite = 1\n[[criteria]]\nid = "p"\nless_than = 3\npoints = 1\n')
+    argv = ["check", str(folder / "model.py")] if case == "missing submission" else ["check", SEED004, "--rubric", str(rubric)]
+    assert main(argv) == 2
+    lines = [line for line in capsys.readouterr().err.splitlines() if line.strip()]
+    assert len(lines) == 1, lines
+    assert str(folder) in lines[0]
+
+
+def test_usage_error_keeps_square_brackets(capsys, tmp_path):
+    rubric = tmp_path / "no-criteria.toml"
+    rubric.write_text('title = "t"\n')
+    assert main(["check", SEED004, "--rubric", str(rubric)]) == 2
+    assert "[[criteria]]" in capsys.readouterr().err
+
+
+def test_rubric_folder_exits_2(capsys, tmp_path):
+    assert main(["check", SEED004, "--rubric", str(tmp_path)]) == 2
+
+
+# --- exit codes and the JSON report ----------------------------------------------------------------------
+
+def test_check_end_to_end_passes_with_exit_0_and_writes_json(capsys, tmp_path):
+    report_path = tmp_path / "report.json"
+    assert main(["check", SEED004, "--json", str(report_path)]) == 0  # a real worker run, no cache
+    out = capsys.readouterr().out
+    assert "PASS" in out and "Net" in out
+    report = json.loads(report_path.read_text())
+    assert_schema(report)
+    assert report["status"] == "graded" and report["passed"] is True
+    assert report["submission"]["model_class"] == "Net" and report["submission"]["path"] == SEED004
+    assert report["parameters"]["counted"] == 8440
+    assert report["architecture"] == {"batchnorm": True, "dropout": True, "gap": True, "fc": False,
+                                      "receptive_field": 24, "output_kind": "log_probs"}
+    assert report["mode"] == "check" and report["training"] is None and report["provisional"] is False
+    assert report["score"] == 50.0 and report["max_score"] == 100.0
+
+
+def test_failed_criterion_exits_1(capsys, cached_check):
+    assert main(["check", str(SUBMISSIONS / "seed000_fc_10183.py")]) == 1  # no Dropout
+    assert "FAIL" in capsys.readouterr().out
+
+
+def test_broken_submission_exits_1_with_an_error_report(capsys, cached_check, tmp_path):
+    report_path = tmp_path / "error.json"
+    assert main(["check", str(FIXTURES / "errors" / "syntax_error.py"), "--json", str(report_path)]) == 1
+    out = capsys.readouterr().out
+    assert "ERROR" in out and "line 14" in out
+    report = json.loads(report_path.read_text())
+    assert_schema(report)
+    assert report["status"] == "error" and report["error"]["stage"] == "load" and report["score"] == 0
+    assert report["parameters"] is None and report["submission"]["model_class"] is None
+
+
+def test_model_class_option_reaches_the_loader(capsys, cached_check, tmp_path):
+    report_path = tmp_path / "beta.json"
+    path = str(FIXTURES / "ambiguous_classes.py")
+    assert main(["check", path, "--model-class", "BetaNet", "--json", str(report_path)]) == 1  # no BatchNorm
+    report = json.loads(report_path.read_text())
+    assert_schema(report)
+    assert report["submission"]["model_class"] == "BetaNet"
+
+
+def test_flags_appear_in_the_json_report(capsys, cached_check, tmp_path):
+    report_path = tmp_path / "flags.json"
+    assert main(["check", str(FIXTURES / "unused_layers.py"), "--json", str(report_path)]) == 1
+    report = json.loads(report_path.read_text())
+    assert_schema(report)
+    assert [f["id"] for f in report["flags"]] == ["unused_layer", "unused_layer"]
+    assert report["architecture"]["dropout"] is False
