@@ -41,9 +41,9 @@ class Progress:
     seconds: float
 
 
-def check(path: str | Path, rubric: Rubric | None = None, model_class: str = "") -> Grade:
+def check(path: str | Path, rubric: Rubric | None = None, model_class: str = "", isolation: str = "auto") -> Grade:
     """Load, inspect and score the structural criteria of a submission, without training."""
-    return _run(path, rubric or load_rubric(DEFAULT_RUBRIC), model_class, mode="check")
+    return _run(path, rubric or load_rubric(DEFAULT_RUBRIC), model_class, mode="check", isolation=isolation)
 
 
 def grade(
@@ -57,6 +57,7 @@ def grade(
     threads: int | None = None,
     on_progress: Callable[[Progress], None] = lambda p: None,
     split: mnist.MnistSplit | None = None,
+    isolation: str = "auto",
 ) -> Grade:
     """Everything `check` does, then train with the rubric's recipe and evaluate on the trusted side.
 
@@ -69,11 +70,11 @@ def grade(
         raise ValueError(f"--epochs must be between 1 and the rubric's {recipe.epochs}")
     split = split or mnist.load_split(mnist.find_mnist(data_dir), recipe.split, train_limit)
     return _run(path, rubric, model_class, mode="grade", split=split, epochs=epochs or recipe.epochs,
-                device=device, threads=threads, on_progress=on_progress)
+                device=device, threads=threads, on_progress=on_progress, isolation=isolation)
 
 
 def _run(path, rubric: Rubric, model_class: str, mode: str, split: mnist.MnistSplit | None = None, epochs: int = 0,
-         device: str = "cpu", threads: int | None = None, on_progress=lambda p: None) -> Grade:
+         device: str = "cpu", threads: int | None = None, on_progress=lambda p: None, isolation: str = "auto") -> Grade:
     started = time.monotonic()
     submission = resolve_submission(path)
     provisional = []
@@ -99,7 +100,7 @@ def _run(path, rubric: Rubric, model_class: str, mode: str, split: mnist.MnistSp
             n = len(split.validation_labels)
             on_progress(Progress(e.epoch, epochs, e.train_loss, float((e.predictions[:n] == split.validation_labels).mean() * 100), e.seconds))
 
-    run = run_worker(submission, request, rubric.limits, training_data, report_epoch)
+    run = run_worker(submission, request, rubric.limits, training_data, report_epoch, isolation)
     error = StageError(**run.error) if run.error else None
     inspection = None
     if run.inspection is not None:

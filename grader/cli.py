@@ -31,6 +31,7 @@ def build_parser() -> argparse.ArgumentParser:
         p.add_argument("--json", metavar="PATH", help="also write the JSON report here")
         p.add_argument("--html", metavar="PATH", help="also write the HTML report (one self-contained file) here")
         p.add_argument("--verbose", "-v", action="store_true", help="show everything, the submission's output included")
+        isolation_option(p)
         p.add_argument("--junit", metavar="PATH", help="also write JUnit XML here, one test case per criterion (GitLab, Jenkins, other CI)")
         p.add_argument("--markdown", metavar="PATH", help="also write the report as Markdown here (a GitHub job summary, a merge request comment)")
         p.add_argument("--classroom", metavar="PATH", help="also write GitHub Classroom's result here: base64 JSON for autograding-grading-reporter")
@@ -54,6 +55,7 @@ def build_parser() -> argparse.ArgumentParser:
     batch.add_argument("--executor", choices=("local", "ray"), default="local", help="local pool or a Ray cluster (default: local)")
     batch.add_argument("--ray-address", help="address of an existing Ray cluster (default: start a local one)")
     batch.add_argument("--gpu-fraction", type=float, default=0.25, help="share of a GPU per Ray task (default: 0.25)")
+    isolation_option(batch)
     training_options(batch)
     reference = commands.add_parser("reference", help="re-run the bundled reference solution and rewrite reference/results.json",
                                     description="Grade reference/model.py once per seed and record the results.")
@@ -70,6 +72,12 @@ def build_parser() -> argparse.ArgumentParser:
     gradescope.add_argument("--model-class", default="", help="name of the model class, when the file defines several")
     training_options(gradescope)
     return parser
+
+
+def isolation_option(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--isolation", choices=("auto", "process", "strict"), default="auto",
+                   help="auto: bubblewrap when it works here, else a plain process; strict: refuse to grade without "
+                        "bubblewrap; process: never use it (default: auto)")
 
 
 def training_options(p: argparse.ArgumentParser) -> None:
@@ -92,7 +100,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "batch":
             return _batch(args, rubric, console)
         if args.command == "check":
-            grade = api.check(args.submission, rubric, args.model_class)
+            grade = api.check(args.submission, rubric, args.model_class, args.isolation)
         else:
             grade = _grade_with_progress(args, rubric, console)
     except (GraderError, ValueError) as e:
@@ -127,7 +135,7 @@ def _grade_with_progress(args, rubric, console: Console):
             progress.update(task, completed=p.epoch, status=f"{loss}validation {p.validation_accuracy:.2f}%")
 
         return api.grade(args.submission, rubric, args.model_class, args.data_dir, args.epochs, args.train_limit,
-                         args.device, args.threads, on_progress=update)
+                         args.device, args.threads, on_progress=update, isolation=args.isolation)
 
 
 def _reference(args, rubric, console: Console) -> int:
@@ -151,7 +159,7 @@ def _batch(args, rubric, console: Console) -> int:
     if args.workers < 1:
         raise GraderError("--workers must be at least 1")
     options = BatchOptions(args.workers, args.executor, args.ray_address, args.gpu_fraction, args.force, args.data_dir,
-                           args.epochs, args.train_limit, args.device)
+                           args.epochs, args.train_limit, args.device, args.isolation)
     counts, lock = {"done": 0, "running": 0, "failed": 0, "skipped": 0}, threading.Lock()
     columns = (TextColumn("[bold]grading[/]"), BarColumn(), TextColumn("{task.completed}/{task.total}"),
                TextColumn("{task.fields[status]}"), TimeElapsedColumn(), TextColumn("ETA"), TimeRemainingColumn())

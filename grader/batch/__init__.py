@@ -37,6 +37,7 @@ class BatchOptions:
     epochs: int | None = None  # fewer epochs than the rubric: provisional
     train_limit: int | None = None  # fewer training images: provisional
     device: str = "auto"
+    isolation: str = "auto"  # auto | process | strict
 
 
 @dataclass(frozen=True)
@@ -83,7 +84,7 @@ def grade_class(folder: str | Path, rubric: Rubric, out: str | Path, options: Ba
                 skipped += 1
                 on_event(BatchEvent("skip", student, gradebook.report(student, keys[student])))
             else:
-                jobs.append(Job(student, str(path), options.epochs, options.train_limit))
+                jobs.append(Job(student, str(path), options.epochs, options.train_limit, options.isolation))
 
         def done(job: Job, report: dict, html: str) -> None:
             report["submission"]["path"], report["rubric"]["path"] = job.path, rubric.path

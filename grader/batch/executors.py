@@ -27,13 +27,14 @@ class Job:
     path: str
     epochs: int | None  # None: the rubric's
     train_limit: int | None
+    isolation: str = "auto"
 
 
 def grade_job(job: Job, rubric: Rubric, split: MnistSplit | None, device: str, threads: int) -> tuple[dict, str]:
     """Grade one submission exactly as `grader grade` would; any failure becomes a graded error."""
     try:
         grade = api.grade(job.path, rubric, epochs=job.epochs, train_limit=job.train_limit, device=device,
-                          threads=threads, split=split)
+                          threads=threads, split=split, isolation=job.isolation)
     except GraderError as e:  # the submission itself is unusable (say, a folder with several model files)
         grade = api.failed_grade(job.path, rubric, "grade", str(e))
     except Exception as e:  # a bug of ours must not stop the class's batch either
@@ -113,7 +114,7 @@ def _ray_task(job: Job, files: dict[str, bytes], rubric_bytes: bytes, device: st
             (root / name).parent.mkdir(parents=True, exist_ok=True)
             (root / name).write_bytes(content)
         (root / "rubric.toml").write_bytes(rubric_bytes)
-        local = Job(job.student, str(root / Path(job.path).name), job.epochs, job.train_limit)
+        local = Job(job.student, str(root / Path(job.path).name), job.epochs, job.train_limit, job.isolation)
         report, html = grade_job(local, load_rubric(root / "rubric.toml"), None, device, threads)
         report["submission"]["path"] = job.path  # the driver's path, not the node's temporary copy
         return report, html

@@ -23,12 +23,12 @@ from pathlib import Path
 import numpy as np
 
 from grader.load import Submission
+from grader.sandbox import isolation
 from grader.rubric import Limits
 
 PACKAGE_ROOT = Path(__file__).resolve().parents[2]
 POLL_SECONDS = 0.05
 MAX_JSON_BYTES = 8 << 20  # inspection.json of a 20k-parameter model is a few kB
-ISOLATION = "process"
 STARTUP_SECONDS = 180.0  # the worker's own start (importing torch) on a loaded machine; not the submission's time
 
 # Runs first in the worker, before any student code: limits, output caps, then the worker.
@@ -96,16 +96,19 @@ def run_worker(
     limits: Limits,
     data: TrainingData | None = None,
     on_epoch: Callable[[EpochOutput], None] = lambda e: None,
+    isolation_mode: str = "auto",
 ) -> WorkerRun:
-    """Run the worker for one submission to the end, a timeout, or a crash; never raises for the submission's faults."""
+    """Run the worker for one submission to the end, a timeout, or a crash; never raises for the submission's faults
+    (only IsolationUnavailable, when strict isolation was asked for and cannot be had)."""
+    applied = isolation.resolve(isolation_mode)
     job = Path(tempfile.mkdtemp(prefix="grader-job-"))
     try:
-        return _run(job, submission, request, limits, data, on_epoch)
+        return _run(job, submission, request, limits, data, on_epoch, applied)
     finally:
         shutil.rmtree(job, ignore_errors=True)
 
 
-def _run(job, submission, request, limits, data, on_epoch) -> WorkerRun:
+def _run(job, submission, request, limits, data, on_epoch, applied: str) -> WorkerRun:
     out, home = job / "out", job / "home"
     for folder in (out, home, job / "tmp", job / "data"):
         folder.mkdir()
@@ -125,8 +128,8 @@ def _run(job, submission, request, limits, data, on_epoch) -> WorkerRun:
            "OMP_NUM_THREADS": str(threads), "MKL_NUM_THREADS": str(threads), "MPLBACKEND": "Agg"}
     if "CUDA_VISIBLE_DEVICES" in os.environ:
         env["CUDA_VISIBLE_DEVICES"] = os.environ["CUDA_VISIBLE_DEVICES"]
-    command = [sys.executable, "-I", "-c", BOOTSTRAP, str(job), json.dumps(rlimits),
-               str(int(limits.output_mb * (1 << 20))), str(PACKAGE_ROOT)]
+    command = isolation.wrap([sys.executable, "-I", "-c", BOOTSTRAP, str(job), json.dumps(rlimits),
+                              str(int(limits.output_mb * (1 << 20))), str(PACKAGE_ROOT)], job, file.parent, applied, PACKAGE_ROOT)
 
     started = time.monotonic()
     with open(job / "output.txt", "wb") as output:
@@ -145,7 +148,7 @@ def _run(job, submission, request, limits, data, on_epoch) -> WorkerRun:
         error = {"stage": "inspect", "message": "the worker returned no readable inspection", "traceback": ""}
     activations, feature_maps = _read_activations(out) if error is None and request["mode"] == "grade" else ([], {})
     return WorkerRun(inspection, tensors, tuple(watch.epochs), error, watch.device, watch.torch_version,
-                     ISOLATION, _tail(job / "output.txt"), time.monotonic() - started, activations, feature_maps)
+                     applied, _tail(job / "output.txt"), time.monotonic() - started, activations, feature_maps)
 
 
 def _copy_submission(submission: Submission, target: Path) -> Path:

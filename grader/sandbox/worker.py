@@ -83,10 +83,20 @@ def main(job_dir: str) -> None:
     except BaseException as e:  # SystemExit and KeyboardInterrupt from student code too
         (out / "error.json").write_text(json.dumps({"stage": stage, "message": describe_error(e, request["file"]),
                                                     "traceback": student_traceback(e, request["file"])}))
-        events.close()
-        os._exit(1)
+        _exit(events, 1)
+    _exit(events, 0)
+
+
+def _exit(events, code: int) -> None:
+    """Flush what the submission printed, then skip interpreter teardown: student atexit handlers
+    and __del__ methods do not run."""
     events.close()
-    os._exit(0)  # skip interpreter teardown: student atexit handlers and __del__ methods do not run
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except Exception:  # a submission may have replaced or closed the stream
+            pass
+    os._exit(code)
 
 
 def _construct(cls):

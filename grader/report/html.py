@@ -1,0 +1,261 @@
+"""The HTML report: one self-contained page (inline CSS, SVG charts, PNG data URIs; nothing from the network).
+
+Everything that comes from the submission goes through jinja2's autoescaping. Charts are drawn by
+matplotlib (Agg) and inlined as SVG; digits and feature maps are small PNGs scaled up in the browser.
+"""
+
+from __future__ import annotations
+
+import base64
+import functools
+import io
+import math
+import re
+
+import jinja2
+import matplotlib
+import numpy as np
+from markupsafe import Markup, escape
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402  (after choosing the backend)
+
+from grader import __version__  # noqa: E402
+from grader.results import Diagnostics, FeatureMaps, Grade  # noqa: E402
+from grader.rubric import load_rubric  # noqa: E402
+
+YOURS, REFERENCE, THRESHOLD = "#2563eb", "#9ca3af", "#dc2626"
+
+# What to change, keyed by criterion id (the rubric's) and by flag id. Unknown ids fall back to the detail alone.
+CRITERION_ADVICE = {
+    "accuracy": "Look at the curves below: if validation accuracy is still rising at the last epoch, the model is too small or "
+                "learns too slowly (more channels early, BatchNorm after every convolution); if it rises then falls, it "
+                "overfits (more Dropout; augmentation is already in the recipe). Check that the receptive field covers most "
+                "of the 28-pixel image before the classifier.",
+    "parameters": "Find where the parameters go in the layer table: a wide fully connected layer, or 3×3 convolutions with "
+                  "many channels, are the usual culprits. Use 1×1 convolutions to reduce channels, and Global Average "
+                  "Pooling instead of flattening a large map into a Linear layer.",
+    "batchnorm": "Add `nn.BatchNorm2d(channels)` after each convolution and call it in `forward`: a layer declared in "
+                 "`__init__` but never called does not count.",
+    "dropout": "Add `nn.Dropout(p)` with p > 0 (0.05 to 0.1 is usual for small models) and call it in `forward`.",
+    "fc_or_gap": "End the network with `nn.AdaptiveAvgPool2d(1)` (Global Average Pooling) or an `nn.Linear` layer, and call it "
+                 "in `forward`.",
+    "flags": "The rubric sets the score to 0 for this flag: see the flags below.",
+}
+FLAG_ADVICE = {
+    "unused_layer": "Call the layer in `forward`, or delete it from `__init__` (its parameters are counted either way).",
+    "unused_parameters": "Delete the parameters `forward` never uses: they count toward the limit and do nothing.",
+    "dropout_inactive": "`Dropout(p=0)` or `F.dropout(x, p, training=False)` does nothing: use p > 0 and let `model.train()` "
+                        "switch it on (`F.dropout(x, p, training=self.training)`).",
+    "probabilities_output": "Return the raw scores (logits) or `F.log_softmax(x, dim=1)`, not `F.softmax`: the grader's "
+                            "cross-entropy applies the softmax itself.",
+    "hidden_parameters": "Register trainable tensors as `nn.Parameter` attributes, or in `nn.ParameterList` / "
+                         "`nn.ModuleList`: a plain Python list hides them from the optimizer, not from the grader's count.",
+    "non_statistic_buffers": "Buffers that hold learned values are parameters in disguise: make them `nn.Parameter`, or "
+                             "remove them. Only normalization statistics are free.",
+    "pretrained_weights": "Submit the model untrained: the grade comes from the rubric's own training run from a fresh "
+                          "initialization. Remove any `torch.load` or `load_state_dict` from the model's constructor.",
+}
+STAGE_ADVICE = {
+    "load": "The grader could not import the file or build the model with `ModelClass()`: run `python yourfile.py`, then "
+            "build the model with no arguments yourself, and keep training code out of import time.",
+    "inspect": "The forward pass of a 1×28×28 batch failed, or returned something other than (N, 10): try "
+               "`model(torch.zeros(4, 1, 28, 28))` and check the shapes in the traceback.",
+    "train": "Training failed part way: check that `forward` works in both `train()` and `eval()` mode, at any batch size.",
+    "evaluate": "The grader could not evaluate the predictions the worker returned: most likely a grader bug; please report it.",
+}
+
+
+@functools.cache
+def _environment() -> jinja2.Environment:
+    env = jinja2.Environment(loader=jinja2.PackageLoader("grader.report", "templates"), autoescape=True,
+                             trim_blocks=True, lstrip_blocks=True, undefined=jinja2.StrictUndefined)
+    env.filters["num"] = lambda v, fmt="{:,}": "" if v is None else fmt.format(v)
+    env.filters["ticks"] = _ticks
+    return env
+
+
+def render(grade: Grade) -> str:
+    """The whole report as one HTML page, in ASCII (other characters as entities): safe to write in any encoding."""
+    page = _environment().get_template("report.html").render(
+        g=grade, verdict=_verdict(grade), advice=_advice(grade), comparison=_comparison(grade),
+        charts=_charts(grade), diagnostics=_diagnostics(grade.diagnostics) if grade.diagnostics else None,
+        grader_version=__version__,
+        stage_advice=STAGE_ADVICE.get(grade.error.stage, "") if grade.error else "",
+    )
+    return page.encode("ascii", "xmlcharrefreplace").decode("ascii")
+
+
+def _ticks(text: str) -> Markup:
+    """Escape, then show `backticked` words as code."""
+    return Markup(re.sub(r"`([^`<>]+)`", r"<code>\1</code>", str(escape(text))))
+
+
+def _verdict(grade: Grade) -> dict:
+    not_run = sum(c.max_points for c in grade.criteria if not c.ran)
+    word = "error" if grade.error else "pass" if grade.passed else "fail"
+    return {
+        "word": word,
+        "score": f"{grade.score:g} / {grade.max_score:g}",
+        "not_run": f"{not_run:g}" if not_run else "",
+        "structural": f"{grade.max_score - not_run:g}",
+        "criteria": [{"c": c, "state": _state(c)} for c in grade.criteria],
+    }
+
+
+def _state(c) -> str:
+    return "not run" if not c.ran else "passed" if c.passed else "partial" if c.points > 0 else "failed"
+
+
+def _advice(grade: Grade) -> list[dict]:
+    """One item per failed criterion (none when nothing could be inspected), then one per flag."""
+    judged = grade.criteria if grade.inspection else ()
+    items = [{"title": c.id, "found": c.detail, "change": CRITERION_ADVICE.get(c.id, ""), "kind": "criterion"}
+             for c in judged if c.ran and not c.passed]
+    flags = grade.inspection.flags if grade.inspection else ()
+    items += [{"title": f.id, "found": f.message, "change": FLAG_ADVICE.get(f.id, ""), "kind": "flag"} for f in flags]
+    return items
+
+
+def _comparison(grade: Grade) -> list[tuple[str, str, str]]:
+    """(what, yours, the reference's) rows."""
+    m, ref, i = grade.metrics, grade.reference, grade.inspection
+    pct = lambda v: "" if v is None else f"{v:.2f}%"  # noqa: E731
+    return [
+        ("validation accuracy", pct(m.validation_accuracy) or "not trained", pct(ref.validation_accuracy) if ref else "–"),
+        ("test accuracy", pct(m.test_accuracy) or "not trained", pct(ref.test_accuracy) if ref else "–"),
+        ("parameters (counted)", f"{i.parameters.counted:,}" if i else "–", f"{ref.parameters:,}" if ref else "–"),
+        ("epochs", str(grade.training.epochs) if grade.training else "–", str(len(ref.history)) if ref else "–"),
+    ]
+
+
+def _threshold(grade: Grade) -> float | None:
+    """The validation-accuracy threshold from the rubric file, when it is still the file that was graded."""
+    try:
+        rubric = load_rubric(grade.rubric_path)
+        if rubric.sha256 != grade.rubric_sha256:
+            return None
+        return next((c.at_least for c in rubric.criteria if c.metric == "validation_accuracy" and c.at_least is not None), None)
+    except Exception:  # a missing or changed rubric only costs the line on the chart
+        return None
+
+
+def _charts(grade: Grade) -> dict:
+    history = grade.training.history if grade.training else ()
+    reference = grade.reference.history if grade.reference else ()
+    return {
+        "accuracy": _accuracy_chart(history, reference, _threshold(grade)) if history or reference else None,
+        "loss": _loss_chart(history) if any(math.isfinite(r.train_loss) for r in history) else None,
+    }
+
+
+def _svg(fig, name: str) -> Markup:
+    """A figure as inline SVG: no XML prolog or metadata, ids prefixed so several charts can share a page."""
+    buffer = io.StringIO()
+    with plt.rc_context({"svg.hashsalt": name, "svg.fonttype": "none"}):
+        fig.savefig(buffer, format="svg", bbox_inches="tight")
+    plt.close(fig)
+    svg = buffer.getvalue()
+    svg = svg[svg.index("<svg"):]
+    svg = re.sub(r"<metadata>.*?</metadata>", "", svg, flags=re.S)
+    svg = re.sub(r'(id="|href="#|url\(#)', rf"\g<1>{name}-", svg)
+    svg = re.sub(r'<svg([^>]*?) width="[^"]*" height="[^"]*"', r'<svg\1 class="chart" role="img"', svg, count=1)
+    return Markup(svg)
+
+
+def _axes(title: str, ylabel: str):
+    fig, ax = plt.subplots(figsize=(6.4, 3.4))
+    ax.set_title(title, loc="left", fontsize=11)
+    ax.set_xlabel("epoch")
+    ax.set_ylabel(ylabel)
+    ax.grid(alpha=0.3)
+    ax.spines[["top", "right"]].set_visible(False)
+    return fig, ax
+
+
+def _accuracy_chart(history, reference: tuple[float, ...], threshold: float | None) -> Markup:
+    fig, ax = _axes("Validation accuracy per epoch", "accuracy (%)")
+    values = [r.validation_accuracy for r in history] + list(reference)
+    if history:
+        ax.plot([r.epoch for r in history], [r.validation_accuracy for r in history], color=YOURS, lw=2.5, marker="o", ms=4,
+                label="your model", zorder=3)
+    if reference:
+        ax.plot(range(1, len(reference) + 1), reference, color=REFERENCE, lw=2, marker="o", ms=3, label="reference solution")
+    if threshold is not None:
+        ax.axhline(threshold, color=THRESHOLD, ls="--", lw=1.2, label=f"rubric threshold {threshold:g}%")
+        values.append(threshold)
+    top, bottom = max(values), max(min(values) - 0.3, max(values) - 8)  # the last points matter: very early epochs may clip
+    ax.set_ylim(bottom, min(100.0, top + 0.3))
+    if min(values) < bottom:
+        ax.text(0.01, 0.02, f"points below {bottom:.1f}% are off the chart", transform=ax.transAxes, fontsize=8, color="#6b7280")
+    ax.xaxis.get_major_locator().set_params(integer=True)
+    ax.legend(loc="lower right", frameon=False, fontsize=9)
+    return _svg(fig, "accuracy")
+
+
+def _loss_chart(history) -> Markup:
+    fig, ax = _axes("Training loss per epoch", "cross-entropy")
+    ax.plot([r.epoch for r in history], [r.train_loss for r in history], color=YOURS, lw=2.5, marker="o", ms=4)
+    ax.xaxis.get_major_locator().set_params(integer=True)
+    return _svg(fig, "loss")
+
+
+def _png(array: np.ndarray, cmap: str, vmin: float = 0.0, vmax: float = 1.0) -> str:
+    """A 2-D array as a PNG data URI (one pixel per value; the page scales it up without smoothing)."""
+    buffer = io.BytesIO()
+    colormap = matplotlib.colormaps[cmap].with_extremes(bad=(0, 0, 0, 0))  # NaN: transparent (the gaps in a mosaic)
+    plt.imsave(buffer, np.ma.masked_invalid(array.astype(float)), cmap=colormap, vmin=vmin, vmax=vmax, format="png")
+    return "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode("ascii")
+
+
+def _diagnostics(d: Diagnostics) -> dict:
+    return {
+        "confusion": _confusion(d.confusion),
+        "mistakes": [{"m": m, "src": _png(m.image, "gray_r", 0, 255)} for m in d.mistakes],
+        "sample": _png(d.sample_image, "gray_r", 0, 255),
+        "sample_label": d.sample_label,
+        "feature_maps": [_feature_grid(fm) for fm in d.feature_maps],
+        "activations": d.activations,
+    }
+
+
+def _confusion(confusion: tuple[tuple[int, ...], ...]) -> dict:
+    """Cells with their background: green on the diagonal, red off it, by share of the true digit's row."""
+    matrix = np.array(confusion, dtype=float)
+    off = matrix.copy()
+    np.fill_diagonal(off, 0)
+    worst = off.max() or 1.0
+    rows = []
+    for t, row in enumerate(confusion):
+        cells = []
+        for p, n in enumerate(row):
+            if t == p:
+                style = f"background: rgba(22, 163, 74, {0.15 + 0.55 * n / max(sum(row), 1):.2f})"
+            else:
+                style = f"background: rgba(220, 38, 38, {0.85 * n / worst:.2f})" if n else ""
+            cells.append({"n": n, "style": style, "diag": t == p})
+        rows.append({"label": t, "cells": cells, "total": sum(row), "correct": row[t] if t < len(row) else 0})
+    pairs = sorted(((int(off[t, p]), t, p) for t in range(len(off)) for p in range(off.shape[1]) if off[t, p]), reverse=True)
+    return {"rows": rows, "columns": list(range(matrix.shape[1] if matrix.ndim == 2 else 0)), "top": pairs[:5],
+            "errors": int(off.sum()), "total": int(matrix.sum())}
+
+
+def _feature_grid(fm: FeatureMaps) -> dict:
+    """One layer's channels as a single mosaic, each channel scaled to its own range (a dead channel stays dark)."""
+    maps = np.asarray(fm.maps, dtype=float)
+    if maps.ndim == 2:
+        maps = maps[None]
+    channels, height, width = maps.shape
+    columns = min(channels, 8)
+    grid_rows = math.ceil(channels / columns)
+    mosaic = np.full((grid_rows * (height + 1) - 1, columns * (width + 1) - 1), np.nan)
+    dead = 0
+    for k, channel in enumerate(maps):
+        low, high = np.nanmin(channel), np.nanmax(channel)
+        dead += bool(high == low)
+        r, c = divmod(k, columns)
+        mosaic[r * (height + 1):r * (height + 1) + height, c * (width + 1):c * (width + 1) + width] = \
+            (channel - low) / (high - low) if high > low else 0.0
+    scale = max(1, round(52 / max(height, width)))  # every channel shows about 52 px wide, whatever its resolution
+    return {"layer": fm.layer, "shape": f"{channels} × {height}×{width}", "dead": dead, "src": _png(mosaic, "magma"),
+            "width": mosaic.shape[1] * scale, "height": mosaic.shape[0] * scale}
