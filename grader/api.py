@@ -24,7 +24,7 @@ from grader.load import resolve_submission
 from grader.results import Environment, Grade, Metrics, Reference, StageError, Training
 from grader.rubric import DEFAULT_RUBRIC, Rubric, load_rubric
 from grader.sandbox.runner import EpochOutput, TrainingData, run_worker
-from grader.score import score
+from grader.score import score, score_error
 
 REFERENCE_RESULTS = Path(__file__).resolve().parent.parent / "reference" / "results.json"
 _NO_METRICS = Metrics(None, None, None)
@@ -77,12 +77,6 @@ def _run(path, rubric: Rubric, model_class: str, mode: str, split: mnist.MnistSp
          device: str = "cpu", threads: int | None = None, on_progress=lambda p: None, isolation: str = "auto") -> Grade:
     started = time.monotonic()
     submission = resolve_submission(path)
-    provisional = []
-    if mode == "grade":
-        if epochs < rubric.recipe.epochs:
-            provisional.append(f"{epochs} of the rubric's {rubric.recipe.epochs} epochs")
-        if split.shortfall:
-            provisional.append(f"smaller training split: {split.shortfall}")
     request = {
         "mode": mode,
         "model_class": model_class or rubric.model_class,
@@ -96,8 +90,8 @@ def _run(path, rubric: Rubric, model_class: str, mode: str, split: mnist.MnistSp
         training_data = TrainingData(split.train_images, split.train_labels, np.concatenate([split.validation_images, split.test_images]))
 
     def report_epoch(e: EpochOutput) -> None:
-        if e.epoch > 0 and e.predictions.shape[0] >= len(split.validation_labels):
-            n = len(split.validation_labels)
+        n = len(split.validation_labels)
+        if e.epoch > 0 and e.predictions.shape[0] >= n:
             on_progress(Progress(e.epoch, epochs, e.train_loss, float((e.predictions[:n] == split.validation_labels).mean() * 100), e.seconds))
 
     run = run_worker(submission, request, rubric.limits, training_data, report_epoch, isolation)
@@ -117,25 +111,32 @@ def _run(path, rubric: Rubric, model_class: str, mode: str, split: mnist.MnistSp
                                    split.test_labels, run.activations, run.feature_maps)
         except ValueError as e:
             error = StageError("evaluate", str(e), "")
-    if error is not None:
-        history = None if mode == "check" or error.stage in ("load", "inspect") else history
-    all_flags = (inspection.flags if inspection else ()) + flags
     if inspection is not None:
-        inspection = dataclasses.replace(inspection, flags=all_flags)
-    criteria, total, max_score = score(rubric, inspection if error is None or error.stage not in ("load", "inspect") else None,
-                                       history if mode == "grade" else None, all_flags)
-    if error is not None:
-        total = 0.0
+        inspection = dataclasses.replace(inspection, flags=inspection.flags + flags)
+    if error is None:
+        criteria, total, max_score = score(rubric, inspection, history, inspection.flags)
+    else:
+        criteria, total, max_score = score_error(rubric, error.stage, mode)
     return Grade(
         submission_path=submission.path, submission_sha256=submission.sha256,
         rubric_path=rubric.path, rubric_sha256=rubric.sha256, rubric_title=rubric.title,
-        mode=mode, provisional=tuple(provisional),
+        mode=mode, provisional=_provisional(rubric, mode, epochs, split),
         environment=Environment(platform.python_version(), run.torch_version or _installed("torch"),
                                 run.device or "cpu", run.isolation, rubric.recipe.seed),
         error=error, inspection=inspection, training=training, metrics=metrics,
         criteria=criteria, score=total, max_score=max_score, reference=load_reference(), diagnostics=diagnostics,
         seconds=round(time.monotonic() - started, 2), output=run.output,
     )
+
+
+def _provisional(rubric: Rubric, mode: str, epochs: int, split: mnist.MnistSplit | None) -> tuple[str, ...]:
+    """Why a run deviates from the rubric's recipe; empty for a real grade (and for check, which does not train)."""
+    reasons = []
+    if mode == "grade" and epochs < rubric.recipe.epochs:
+        reasons.append(f"{epochs} of the rubric's {rubric.recipe.epochs} epochs")
+    if mode == "grade" and split.shortfall:
+        reasons.append(f"smaller training split: {split.shortfall}")
+    return tuple(reasons)
 
 
 REFERENCE_MODEL = REFERENCE_RESULTS.parent / "model.py"
@@ -172,7 +173,7 @@ def run_reference(seeds: list[int], rubric: Rubric | None = None, on_progress=la
 
 def failed_grade(path: str | Path, rubric: Rubric, mode: str, message: str, stage: str = "load") -> Grade:
     """A zero-score graded error for a submission that never reached a worker (batch grading)."""
-    criteria, _, max_score = score(rubric, None, None, ())
+    criteria, _, max_score = score_error(rubric, stage, mode)
     return Grade(
         submission_path=str(path), submission_sha256="", rubric_path=rubric.path, rubric_sha256=rubric.sha256,
         rubric_title=rubric.title, mode=mode, provisional=(), error=StageError(stage, message, ""),

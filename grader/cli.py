@@ -100,7 +100,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "batch":
             return _batch(args, rubric, console)
         if args.command == "check":
-            grade = api.check(args.submission, rubric, args.model_class, args.isolation)
+            grade = api.check(args.submission, rubric, args.model_class, isolation=args.isolation)
         else:
             grade = _grade_with_progress(args, rubric, console)
     except (GraderError, ValueError) as e:

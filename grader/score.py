@@ -8,7 +8,7 @@ from grader.rubric import Criterion, Rubric
 FEATURE_NAMES = {"batchnorm": "Batch Normalization", "dropout": "Dropout", "gap": "Global Average Pooling", "fc": "a fully connected layer"}
 
 
-def score(rubric: Rubric, inspection: Inspection | None, history: tuple[EpochRecord, ...] | None,
+def score(rubric: Rubric, inspection: Inspection, history: tuple[EpochRecord, ...] | None,
           flags: tuple[Flag, ...]) -> tuple[tuple[CriterionResult, ...], float, float]:
     """(criterion results, score, max score). history None means training did not run (grader check)."""
     results = tuple(_criterion(c, inspection, history) for c in rubric.criteria)
@@ -20,12 +20,19 @@ def score(rubric: Rubric, inspection: Inspection | None, history: tuple[EpochRec
     return results, round(total, 2), float(sum(c.points for c in rubric.criteria))
 
 
-def _criterion(c: Criterion, inspection: Inspection | None, history) -> CriterionResult:
+def score_error(rubric: Rubric, stage: str, mode: str) -> tuple[tuple[CriterionResult, ...], float, float]:
+    """An errored submission scores 0 on every criterion; the accuracy criterion did not run under check."""
+    words = {"load": "the model did not load", "inspect": "the forward pass failed", "train": "training failed",
+             "evaluate": "evaluation failed"}.get(stage, f"{stage} failed")
+    results = tuple(CriterionResult(c.id, False, 0.0, c.points, f"not graded: {words}", ran=not (c.metric and mode == "check"))
+                    for c in rubric.criteria)
+    return results, 0.0, float(sum(c.points for c in rubric.criteria))
+
+
+def _criterion(c: Criterion, inspection: Inspection, history) -> CriterionResult:
     def result(passed: bool, detail: str, points: float | None = None) -> CriterionResult:
         return CriterionResult(c.id, passed, c.points if passed else (points or 0.0), c.points, detail)
 
-    if inspection is None:
-        return CriterionResult(c.id, False, 0.0, c.points, "not graded: the submission did not load", ran=history is not None or not c.metric)
     if c.metric:
         if history is None:
             return CriterionResult(c.id, False, 0.0, c.points, "not run: `grader check` does not train; run `grader grade`", ran=False)

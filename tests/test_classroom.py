@@ -105,7 +105,7 @@ def test_non_ascii_survives_the_round_trip():
 # --- the command line --------------------------------------------------------------------------------------
 
 def test_check_writes_classroom_markdown_and_junit(monkeypatch, checked, tmp_path, capsys):
-    monkeypatch.setattr(api, "check", lambda path, rubric=None, model_class="": checked(path, rubric and rubric.path, model_class))
+    monkeypatch.setattr(api, "check", lambda path, rubric=None, model_class="", *_, **__: checked(path, rubric and rubric.path, model_class))
     out = {name: tmp_path / name for name in ("result.b64", "summary.md", "junit.xml")}
     code = main(["check", SEED004, "--classroom", str(out["result.b64"]), "--classroom-max-score", "10",
                  "--markdown", str(out["summary.md"]), "--junit", str(out["junit.xml"])])
