@@ -59,8 +59,11 @@ def _bwrap_arguments(job: Path, workdir: Path, package_root: Path) -> list[str]:
     for path in sorted(str(p) for p in python if not str(p).startswith(("/usr/", "/bin", "/lib"))):
         args += ["--ro-bind", path, path]
     args += ["--ro-bind", str(package_root / "grader"), str(package_root / "grader")]
-    for device in glob.glob("/dev/nvidia*"):  # the GPU, when the grader trains on one
+    gpus = glob.glob("/dev/nvidia*")
+    for device in gpus:  # the GPU, when the grader trains on one
         args += ["--dev-bind", device, device]
+    if gpus:
+        args += ["--ro-bind", "/sys", "/sys"]  # the CUDA driver reads the PCI topology there
     args += ["--bind", str(job), str(job), "--chdir", str(workdir)]
     return args
 
