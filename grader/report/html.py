@@ -175,19 +175,22 @@ def _axes(title: str, ylabel: str):
 
 def _accuracy_chart(history, reference: tuple[float, ...], threshold: float | None) -> Markup:
     fig, ax = _axes("Validation accuracy per epoch", "accuracy (%)")
-    values = [r.validation_accuracy for r in history] + list(reference)
-    if history:
-        ax.plot([r.epoch for r in history], [r.validation_accuracy for r in history], color=YOURS, lw=2.5, marker="o", ms=4,
-                label="your model", zorder=3)
+    yours = [r.validation_accuracy for r in history]
+    if yours:
+        ax.plot([r.epoch for r in history], yours, color=YOURS, lw=2.5, marker="o", ms=4, label="your model", zorder=3)
     if reference:
         ax.plot(range(1, len(reference) + 1), reference, color=REFERENCE, lw=2, marker="o", ms=3, label="reference solution")
+    extra = [threshold] if threshold is not None else []
     if threshold is not None:
         ax.axhline(threshold, color=THRESHOLD, ls="--", lw=1.2, label=f"rubric threshold {threshold:g}%")
-        values.append(threshold)
-    top, bottom = max(values), max(min(values) - 0.3, max(values) - 8)  # the last points matter: very early epochs may clip
-    ax.set_ylim(bottom, min(100.0, top + 0.3))
-    if min(values) < bottom:
-        ax.text(0.01, 0.02, f"points below {bottom:.1f}% are off the chart", transform=ax.transAxes, fontsize=8, color="#6b7280")
+    # The last epochs matter: the first two epochs of a long run may fall off the bottom, a short run always shows whole.
+    shown = [v for series in (yours, list(reference)) for v in (series[2:] if len(series) > 4 else series)] + extra
+    everything = yours + list(reference) + extra
+    bottom = min(shown) - 0.3
+    ax.set_ylim(bottom, min(100.0, max(everything) + 0.3))
+    if min(everything) < bottom:
+        ax.text(0.01, 0.02, f"earlier epochs below {bottom:.1f}% are off the chart", transform=ax.transAxes, fontsize=8,
+                color="#6b7280")
     ax.xaxis.get_major_locator().set_params(integer=True)
     ax.legend(loc="lower right", frameon=False, fontsize=9)
     return _svg(fig, "accuracy")
