@@ -17,7 +17,6 @@ Write-up facts:
   * Head: GAP followed by a small fully connected layer (16 -> 10).
   * Output: log_softmax (trained with NLL loss).
 """
-import torch
 import torch.nn as nn
 import torch.nn.functional as F
 

@@ -14,7 +14,6 @@ Write-up facts:
   * Output: raw logits (the write-up says the softmax was removed "to only
     send logits" for cross-entropy).
 """
-import torch
 import torch.nn as nn
 import torch.nn.functional as F
 

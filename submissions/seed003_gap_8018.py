@@ -23,7 +23,6 @@ Write-up facts:
   * Head: Global Average Pooling; no fully connected layer.
   * Output: not stated; log_softmax is an assumption (NLL-style training).
 """
-import torch
 import torch.nn as nn
 import torch.nn.functional as F
 

@@ -19,7 +19,6 @@ Write-up facts:
   * Head: Global Average Pooling; no fully connected layer.
   * Output: log_softmax (trained with F.nll_loss).
 """
-import torch
 import torch.nn as nn
 import torch.nn.functional as F
 

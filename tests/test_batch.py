@@ -10,10 +10,10 @@ import time
 from pathlib import Path
 
 import pytest
+from synthetic_mnist import write_mnist
 
 from grader.batch import BatchOptions, discover, grade_class
 from grader.rubric import DEFAULT_RUBRIC, load_rubric
-from synthetic_mnist import write_mnist
 
 QUICK = BatchOptions(workers=2, epochs=1, train_limit=200)
 

@@ -11,13 +11,13 @@ import sys
 from pathlib import Path
 
 import pytest
+from synthetic_mnist import write_mnist
+from test_report_html import KINDS, RUBRIC, make_grade
 
 from grader import api
 from grader.cli import build_parser, main
 from grader.report import classroom
 from grader.results import CriterionResult
-from synthetic_mnist import write_mnist
-from test_report_html import KINDS, RUBRIC, make_grade
 
 ROOT = Path(__file__).resolve().parent.parent
 SEED004 = str(ROOT / "submissions" / "seed004_gap_8440.py")
@@ -52,7 +52,7 @@ def test_one_test_per_criterion_summing_to_the_score(kind):
     assert result["max_score"] == 100
     assert [t["name"] for t in result["tests"]] == [c.id for c in grade.criteria]
     assert sum(t["score"] for t in result["tests"]) == pytest.approx(grade.score, abs=0.05)
-    for test, c in zip(result["tests"], grade.criteria):
+    for test, c in zip(result["tests"], grade.criteria, strict=True):
         assert test["status"] == ("error" if grade.error else "pass" if c.passed else "fail")
         assert c.detail in test["message"] and test["filename"] == grade.submission_path
 

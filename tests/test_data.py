@@ -1,10 +1,10 @@
 import numpy as np
 import pytest
+from synthetic_mnist import images_and_labels, write_mnist
 
 from grader import data
 from grader.errors import DataNotFound
 from grader.rubric import Split
-from synthetic_mnist import images_and_labels, write_mnist
 
 
 @pytest.mark.parametrize("compress", [True, False])

@@ -4,9 +4,9 @@ import json
 import math
 
 import pytest
+from synthetic_mnist import write_mnist
 
 from grader import api, cli
-from synthetic_mnist import write_mnist
 
 SEED004 = "submissions/seed004_gap_8440.py"
 FIXTURES = "tests/fixtures/grading"

@@ -5,11 +5,11 @@ import shutil
 from pathlib import Path
 
 import pytest
+from synthetic_mnist import write_mnist
+from test_report_html import KINDS, make_grade
 
 from grader import api, cli, platforms
 from grader.report import gradescope
-from synthetic_mnist import write_mnist
-from test_report_html import KINDS, make_grade
 
 ROOT = Path(__file__).resolve().parent.parent
 SEED004 = ROOT / "submissions" / "seed004_gap_8440.py"

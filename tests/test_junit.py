@@ -3,11 +3,11 @@
 import xml.etree.ElementTree as ET
 
 import pytest
+from test_report_html import KINDS, make_grade
 
 from grader.cli import main
 from grader.report import junit
 from grader.results import StageError
-from test_report_html import KINDS, make_grade
 
 
 def parse(text: str) -> ET.Element:

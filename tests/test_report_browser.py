@@ -11,9 +11,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 from PIL import Image, ImageStat
+from test_report_html import SECTIONS, make_grade
 
 from grader.report import html
-from test_report_html import SECTIONS, make_grade
 
 CHROMIUM = next((found for name in ("chromium", "chromium-browser", "/usr/bin/chromium") if (found := shutil.which(name))), None)
 pytestmark = pytest.mark.skipif(CHROMIUM is None, reason="headless Chromium is not installed (apt-get install -y chromium)")

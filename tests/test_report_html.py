@@ -2,7 +2,6 @@
 
 import dataclasses
 import re
-
 from html import unescape
 from html.parser import HTMLParser
 
@@ -11,8 +10,25 @@ import pytest
 
 from grader import __version__, cli
 from grader.report import html
-from grader.results import (Architecture, CriterionResult, Diagnostics, EpochRecord, Environment, FeatureMaps, Flag, Grade,
-                            Inspection, Layer, LayerActivation, Metrics, Mistake, ParameterCount, Reference, StageError, Training)
+from grader.results import (
+    Architecture,
+    CriterionResult,
+    Diagnostics,
+    Environment,
+    EpochRecord,
+    FeatureMaps,
+    Flag,
+    Grade,
+    Inspection,
+    Layer,
+    LayerActivation,
+    Metrics,
+    Mistake,
+    ParameterCount,
+    Reference,
+    StageError,
+    Training,
+)
 from grader.rubric import DEFAULT_RUBRIC, load_rubric
 
 SECTIONS = ("Verdict", "What to change", "Compared with the reference solution", "The model", "Where the model goes wrong",

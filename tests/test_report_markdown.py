@@ -4,10 +4,10 @@ import dataclasses
 import re
 
 import pytest
+from test_report_html import KINDS, make_grade
 
 from grader.report import markdown
 from grader.results import CriterionResult, Flag, StageError
-from test_report_html import KINDS, make_grade
 
 EVIL = "a | b <script>alert(1)</script> **bold** [link](http://evil.example) `tick` _x_"
 

@@ -3,7 +3,7 @@ import dataclasses
 import pytest
 
 from grader.results import Architecture, EpochRecord, Flag, Inspection, ParameterCount
-from grader.rubric import Criterion, Rubric, Recipe
+from grader.rubric import Criterion, Recipe, Rubric
 from grader.score import score
 
 

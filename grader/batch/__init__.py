@@ -63,7 +63,7 @@ def discover(folder: Path) -> list[tuple[str, Path]]:
     entries = sorted(p for p in folder.iterdir()
                      if not p.name.startswith((".", "_")) and (p.is_dir() or p.suffix in (".py", ".ipynb")))
     stems = [p.stem if p.is_file() else p.name for p in entries]
-    return [(stem if stems.count(stem) == 1 else p.name, p) for stem, p in zip(stems, entries)]
+    return [(stem if stems.count(stem) == 1 else p.name, p) for stem, p in zip(stems, entries, strict=True)]
 
 
 def grade_class(folder: str | Path, rubric: Rubric, out: str | Path, options: BatchOptions = BatchOptions(),

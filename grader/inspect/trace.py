@@ -8,6 +8,7 @@ plain JSON-ready data plus the tensors to count; the parent checks and counts th
 from __future__ import annotations
 
 import copy
+
 import torch
 from torch import nn
 from torch.nn.parameter import UninitializedParameter

@@ -14,15 +14,14 @@ import re
 
 import jinja2
 import matplotlib
+import matplotlib.pyplot as plt
 import numpy as np
 from markupsafe import Markup, escape
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402  (after choosing the backend)
-
-from grader import __version__  # noqa: E402
-from grader.results import Diagnostics, FeatureMaps, Grade  # noqa: E402
-from grader.rubric import load_rubric  # noqa: E402
+from grader import __version__
+from grader.report.charts import svg
+from grader.results import Diagnostics, FeatureMaps, Grade
+from grader.rubric import load_rubric
 
 YOURS, REFERENCE, THRESHOLD = "#2563eb", "#9ca3af", "#dc2626"
 
@@ -149,20 +148,6 @@ def _charts(grade: Grade) -> dict:
     }
 
 
-def _svg(fig, name: str) -> Markup:
-    """A figure as inline SVG: no XML prolog or metadata, ids prefixed so several charts can share a page."""
-    buffer = io.StringIO()
-    with plt.rc_context({"svg.hashsalt": name, "svg.fonttype": "none"}):
-        fig.savefig(buffer, format="svg", bbox_inches="tight")
-    plt.close(fig)
-    svg = buffer.getvalue()
-    svg = svg[svg.index("<svg"):]
-    svg = re.sub(r"<metadata>.*?</metadata>", "", svg, flags=re.S)
-    svg = re.sub(r'(id="|href="#|url\(#)', rf"\g<1>{name}-", svg)
-    svg = re.sub(r'<svg([^>]*?) width="[^"]*" height="[^"]*"', r'<svg\1 class="chart" role="img"', svg, count=1)
-    return Markup(svg)
-
-
 def _axes(title: str, ylabel: str):
     fig, ax = plt.subplots(figsize=(6.4, 3.4))
     ax.set_title(title, loc="left", fontsize=11)
@@ -193,14 +178,14 @@ def _accuracy_chart(history, reference: tuple[float, ...], threshold: float | No
                 color="#6b7280")
     ax.xaxis.get_major_locator().set_params(integer=True)
     ax.legend(loc="lower right", frameon=False, fontsize=9)
-    return _svg(fig, "accuracy")
+    return svg(fig, "accuracy")
 
 
 def _loss_chart(history) -> Markup:
     fig, ax = _axes("Training loss per epoch", "cross-entropy")
     ax.plot([r.epoch for r in history], [r.train_loss for r in history], color=YOURS, lw=2.5, marker="o", ms=4)
     ax.xaxis.get_major_locator().set_params(integer=True)
-    return _svg(fig, "loss")
+    return svg(fig, "loss")
 
 
 def _png(array: np.ndarray, cmap: str, vmin: float = 0.0, vmax: float = 1.0) -> str:

@@ -8,20 +8,16 @@ Everything that comes from a submission goes through jinja2's autoescaping; char
 
 from __future__ import annotations
 
-import io
-import re
 from collections.abc import Callable
 
 import jinja2
-import matplotlib
+import matplotlib.pyplot as plt
 from markupsafe import Markup
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402  (after choosing the backend)
-
-from grader import __version__  # noqa: E402
-from grader.batch.similarity import similar_groups  # noqa: E402
-from grader.rubric import Rubric  # noqa: E402
+from grader import __version__
+from grader.batch.similarity import similar_groups
+from grader.report.charts import svg
+from grader.rubric import Rubric
 
 BAR, THRESHOLD = "#2563eb", "#dc2626"
 ACCURACY_WINDOW = 3.0  # the accuracy histogram spans this many points below the rubric threshold, at least
@@ -114,18 +110,4 @@ def _histogram(name: str, title: str, xlabel: str, values: list[float], span, li
     ax.tick_params(labelsize=7)
     ax.yaxis.get_major_locator().set_params(integer=True)
     ax.spines[["top", "right"]].set_visible(False)
-    return _svg(fig, name)
-
-
-def _svg(fig, name: str) -> Markup:
-    """A figure as inline SVG: no XML prolog or metadata, ids prefixed so several charts can share a page."""
-    buffer = io.StringIO()
-    with plt.rc_context({"svg.hashsalt": name, "svg.fonttype": "none"}):
-        fig.savefig(buffer, format="svg", bbox_inches="tight")
-    plt.close(fig)
-    svg = buffer.getvalue()
-    svg = svg[svg.index("<svg"):]
-    svg = re.sub(r"<metadata>.*?</metadata>", "", svg, flags=re.S)
-    svg = re.sub(r'(id="|href="#|url\(#)', rf"\g<1>{name}-", svg)
-    svg = re.sub(r'<svg([^>]*?) width="[^"]*" height="[^"]*"', r'<svg\1 class="chart" role="img"', svg, count=1)
-    return Markup(svg)
+    return svg(fig, name)

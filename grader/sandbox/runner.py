@@ -23,8 +23,8 @@ from pathlib import Path
 import numpy as np
 
 from grader.load import Submission
-from grader.sandbox import isolation
 from grader.rubric import Limits
+from grader.sandbox import isolation
 
 PACKAGE_ROOT = Path(__file__).resolve().parents[2]
 POLL_SECONDS = 0.05
@@ -250,7 +250,7 @@ def _read_activations(out: Path) -> tuple[list[dict], dict[str, np.ndarray]]:
         described = json.loads((out / "activations.json").read_text()[:MAX_JSON_BYTES])
         with np.load(out / "feature_maps.npz", allow_pickle=False) as archive:
             arrays = [archive[f"m{i}"] for i in range(len(described["feature_maps"]))]
-        maps = {str(name)[:100]: a.astype(np.float32) for name, a in zip(described["feature_maps"], arrays)
+        maps = {str(name)[:100]: a.astype(np.float32) for name, a in zip(described["feature_maps"], arrays, strict=True)
                 if a.ndim == 3 and a.dtype.kind == "f" and a.size <= 1 << 20}
         stats = [s for s in described["stats"] if isinstance(s, dict)][:500]
         return stats, maps
