@@ -1,6 +1,7 @@
 """`grader batch`: a class folder mixing good, broken and hanging submissions, on small generated data."""
 
 import csv
+import os
 import shutil
 import signal
 import sqlite3
@@ -89,7 +90,7 @@ def test_a_batch_killed_midway_resumes_without_regrading(class_folder, rubric, m
     finished = _rows(out)
     assert 1 <= finished < 5
     time.sleep(1)
-    assert not _worker_processes(), "a worker outlived its killed batch"
+    assert not _worker_processes(class_folder), "a worker outlived its killed batch"
     summary = grade_class(class_folder, rubric, out, BatchOptions(**{**QUICK.__dict__, "data_dir": str(mnist_dir)}))
     assert summary.skipped == finished and summary.graded == 5 - finished and _rows(out) == 5
 
@@ -101,15 +102,18 @@ def _rows(out: Path) -> int:
         return 0
 
 
-def _worker_processes() -> list[str]:
+def _worker_processes(class_folder: Path) -> list[str]:
+    """Workers still grading one of this class's submissions (their working folder holds its file)."""
+    students = {p.name for p in class_folder.iterdir() if p.is_file()}
     found = []
-    for cmdline in Path("/proc").glob("[0-9]*/cmdline"):
+    for proc in Path("/proc").glob("[0-9]*"):
         try:
-            text = cmdline.read_bytes().replace(b"\0", b" ").decode(errors="replace")
+            text = (proc / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+            workdir = Path(os.readlink(proc / "cwd"))
         except OSError:
             continue
-        if "grader.sandbox.worker" in text and "grader-job-" in text:
-            found.append(text)
+        if "grader.sandbox.worker" in text and any((workdir / name).exists() for name in students):
+            found.append(f"{proc.name}: {workdir}")
     return found
 
 
