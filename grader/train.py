@@ -46,7 +46,8 @@ def resolve_device(requested: str) -> torch.device:
 def describe_device(device: torch.device) -> str:
     if device.type == "cuda":
         return f"{device.type}:{device.index or 0} ({torch.cuda.get_device_name(device)})"
-    return f"cpu ({torch.get_num_threads()} threads)"
+    threads = torch.get_num_threads()
+    return f"cpu ({threads} thread{'s' if threads != 1 else ''})"
 
 
 def normalize(images_uint8: torch.Tensor) -> torch.Tensor:
