@@ -12,6 +12,7 @@ from grader.results import Diagnostics, EpochRecord, FeatureMaps, Flag, LayerAct
 from grader.sandbox.runner import EpochOutput
 
 PRETRAINED_ABOVE = 30.0  # percent: an untrained 10-class model sits near 10%
+PRETRAINED_FIRST_LOSS_BELOW = 1.0  # an untrained model's first batch costs about ln 10 = 2.3
 MISTAKES_SHOWN = 32
 
 
@@ -33,10 +34,14 @@ def evaluate(epochs: tuple[EpochOutput, ...], validation_labels: np.ndarray, tes
     history = tuple(EpochRecord(e.epoch, e.train_loss if e.train_loss is not None else float("nan"), val, test, e.seconds)
                     for e, val, test in rows if e.epoch > 0)
     before = rows[0][1] if rows else None
+    first_loss = next((e.first_loss for e in epochs if e.epoch == 1), None)
     flags = []
     if before is not None and before > PRETRAINED_ABOVE:
         flags.append(Flag("pretrained_weights", f"the untrained model already scores {before:.1f}% (chance is about 10%): "
                                                 f"it ships trained weights. The grade must come from the rubric's training"))
+    elif first_loss is not None and first_loss < PRETRAINED_FIRST_LOSS_BELOW:
+        flags.append(Flag("pretrained_weights", f"the first training batch already costs only {first_loss:.2f} (an untrained model: "
+                                                f"about 2.3): the model ships trained weights. The grade must come from the rubric's training"))
     last = history[-1] if history else None
     metrics = Metrics(last.validation_accuracy if last else None, last.test_accuracy if last else None, before)
     return history, metrics, tuple(flags)

@@ -27,6 +27,7 @@ EVAL_BATCH = 250  # measured fastest on the 2-core CPU (cache-sized batches)
 class EpochResult:
     epoch: int  # 0 is the untrained model
     train_loss: float | None  # mean cross-entropy over the epoch's batches
+    first_loss: float | None  # epoch 1: the very first batch's loss, before any step (about ln 10 = 2.3 when untrained)
     predictions: np.ndarray  # (M,) int64 class per evaluation image
     seconds: float
 
@@ -119,7 +120,7 @@ def train(
     optimizer, scheduler = make_optimizer(model, recipe, steps_per_epoch * recipe.epochs)
 
     start = time.perf_counter()
-    on_epoch(EpochResult(0, None, predict(model, evaluation), 0.0))  # shipped trained weights show here
+    on_epoch(EpochResult(0, None, None, predict(model, evaluation), 0.0))  # shipped trained weights show here
     for epoch in range(1, epochs + 1):
         model.train()
         order = torch.randperm(n, generator=generator, device=device)
@@ -134,4 +135,5 @@ def train(
             optimizer.step()
             scheduler.step()
             losses[step] = loss.detach()  # no .item(): a GPU sync per step would cost more than the step
-        on_epoch(EpochResult(epoch, losses.mean().item(), predict(model, evaluation), time.perf_counter() - start))
+        first = losses[0].item() if epoch == 1 else None  # shipped weights show here too, even if hidden from epoch 0
+        on_epoch(EpochResult(epoch, losses.mean().item(), first, predict(model, evaluation), time.perf_counter() - start))

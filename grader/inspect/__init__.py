@@ -68,6 +68,10 @@ def _flags(trace: dict, parameters: ParameterCount, architecture: Architecture) 
     for name in unused_layers:
         flags.append(Flag("unused_layer", f"layer '{name}' is declared in __init__ but never called in forward: "
                                           f"it does not count as used (call it in forward, or delete it)"))
+    for op in _get(trace, "dead_ops", list):
+        if isinstance(op, dict):
+            flags.append(Flag("unused_result", f"{str(op.get('op'))[:20]} in '{str(op.get('layer'))[:100]}' runs, but its result never "
+                                               f"reaches the model's output, so it does not count: use its result"))
     for note in _get(trace, "notes", list):
         if "does nothing" in str(note):
             flags.append(Flag("dropout_inactive", f"{note}: Dropout only counts with p > 0 in training mode"))

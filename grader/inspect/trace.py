@@ -15,6 +15,7 @@ from torch.nn.parameter import UninitializedParameter
 from torch.overrides import TorchFunctionMode
 
 NORM_STATISTICS = ("running_mean", "running_var", "num_batches_tracked")
+FEATURES = ("batchnorm", "dropout", "gap", "fc")
 _DROPOUTS = {"dropout", "dropout1d", "dropout2d", "dropout3d", "alpha_dropout", "feature_alpha_dropout", "feature_dropout"}
 _CONVS = {"conv1d", "conv2d", "conv3d"}
 _POOLS = {"max_pool2d", "avg_pool2d", "max_pool2d_with_indices", "lp_pool2d"}
@@ -46,7 +47,8 @@ def trace_model(model: nn.Module, batch: torch.Tensor) -> tuple[dict, list[tuple
             _traced_forward(model, batch, names)
     saved = copy.deepcopy(model.state_dict())
     model.train()
-    tracer, output = _traced_forward(model, batch, names)
+    probe = batch.detach().clone().requires_grad_(True)  # so every op on the data path joins the autograd graph
+    tracer, output = _traced_forward(model, probe, names)
     if not isinstance(output, torch.Tensor) or tuple(output.shape) != (len(batch), 10):
         got = tuple(output.shape) if isinstance(output, torch.Tensor) else type(output).__name__
         raise OutputShapeError(f"the model's output is {got} for a batch of {len(batch)} images; it must be ({len(batch)}, 10), one score per digit")
@@ -55,11 +57,14 @@ def trace_model(model: nn.Module, batch: torch.Tensor) -> tuple[dict, list[tuple
         _, eval_output = _traced_forward(model, batch, names)
     model.load_state_dict(saved)
     model.train()
+    tracer.seen.pop(id(probe), None)  # the input is not a hidden parameter
     tensors, unused_parameters, hidden = _collect_tensors(model, tracer.seen, tracer.statistics)
+    live = _reachable(output.grad_fn)
     description = {
         "output_shape": list(output.shape),
         "output_kind": output_kind(eval_output),
-        "architecture": tracer.features(),
+        "architecture": tracer.features(live),
+        "dead_ops": [{"op": op["op"], "layer": op["layer"]} for op in tracer.ops if op["op"] in FEATURES and op["grad_fn"] not in live],
         "receptive_field": tracer.receptive_field,
         "layers": _layer_table(model, tracer, names),
         "unused_layers": [names[id(m)] for m in _leaf_modules(model) if id(m) not in tracer.called],
@@ -68,6 +73,17 @@ def trace_model(model: nn.Module, batch: torch.Tensor) -> tuple[dict, list[tuple
         "notes": tracer.notes,
     }
     return description, tensors
+
+
+def _reachable(grad_fn) -> set:
+    """Every autograd node the output depends on."""
+    seen, stack = set(), [grad_fn]
+    while stack:
+        node = stack.pop()
+        if node is not None and node not in seen:
+            seen.add(node)
+            stack.extend(child for child, _ in node.next_functions)
+    return seen
 
 
 def _traced_forward(model: nn.Module, batch: torch.Tensor, names: dict[int, str]):
@@ -188,7 +204,8 @@ class _Tracer(TorchFunctionMode):
             self._grow_receptive_field(name, args, kwargs)
         if kind or name in _CONVS | _POOLS:
             self.ops.append({"op": kind or name, "layer": layer, "input_shape": shape,
-                             "output_shape": list(out.shape) if isinstance(out, torch.Tensor) else None})
+                             "output_shape": list(out.shape) if isinstance(out, torch.Tensor) else None,
+                             "grad_fn": out.grad_fn if isinstance(out, torch.Tensor) else None})
 
     def _grow_receptive_field(self, name, args, kwargs):
         if name in _CONVS:
@@ -201,9 +218,10 @@ class _Tracer(TorchFunctionMode):
         self.receptive_field += (kernel - 1) * dilation * self._jump
         self._jump *= stride
 
-    def features(self) -> dict[str, bool]:
-        kinds = {op["op"] for op in self.ops}
-        return {f: f in kinds for f in ("batchnorm", "dropout", "gap", "fc")}
+    def features(self, live: set) -> dict[str, bool]:
+        """A feature counts only when its result reaches the output (not dropout applied to a throwaway tensor)."""
+        kinds = {op["op"] for op in self.ops if op["grad_fn"] in live}
+        return {f: f in kinds for f in FEATURES}
 
 
 def _arg(args, kwargs, index, name, default):

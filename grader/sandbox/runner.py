@@ -24,11 +24,10 @@ import numpy as np
 
 from grader.load import Submission
 from grader.rubric import Limits
-from grader.sandbox import isolation
+from grader.sandbox import channel, isolation
 
 PACKAGE_ROOT = Path(__file__).resolve().parents[2]
 POLL_SECONDS = 0.05
-MAX_JSON_BYTES = 8 << 20  # inspection.json of a 20k-parameter model is a few kB
 STARTUP_SECONDS = 180.0  # the worker's own start (importing torch) on a loaded machine; not the submission's time
 
 # Runs first in the worker, before any student code: limits, output caps, then the worker.
@@ -62,6 +61,7 @@ main(sys.argv[1])
 class EpochOutput:
     epoch: int  # 0: before training
     train_loss: float | None
+    first_loss: float | None  # epoch 1: the loss of the first batch, before any optimizer step
     seconds: float  # training time since the start of epoch 1
     predictions: np.ndarray  # (M,) int64, checked
 
@@ -132,23 +132,25 @@ def _run(job, submission, request, limits, data, on_epoch, applied: str) -> Work
                               str(int(limits.output_mb * (1 << 20))), str(PACKAGE_ROOT)], job, file.parent, applied, PACKAGE_ROOT)
 
     started = time.monotonic()
-    with open(job / "output.txt", "wb") as output:
+    images = len(data.eval_images) if data is not None else 0
+    with open(job / "output.txt", "w+b") as output:
         process = subprocess.Popen(command, cwd=file.parent, env=env, stdin=subprocess.DEVNULL,
                                    stdout=output, stderr=subprocess.STDOUT, start_new_session=True)
-        watch = _Watch(out, limits, on_epoch)
+        watch = _Watch(out, limits, on_epoch, images, epochs_expected)
         try:
             timeout = watch.follow(process)
         finally:
             _kill_tree(process)
+        printed = channel.tail(output)
     error = timeout or _read_error(out) or _exit_error(process.returncode, watch.stage, watch.done)
     if error is None and request["mode"] == "grade" and len(watch.epochs) != epochs_expected + 1:
-        error = {"stage": "train", "message": "the worker stopped before training finished", "traceback": ""}
+        error = {"stage": "train", "message": watch.problem or "the worker stopped before training finished", "traceback": ""}
     inspection, tensors = (None, {}) if watch.stage in ("start", "load") else _read_inspection(out)
     if inspection is None and error is None:
         error = {"stage": "inspect", "message": "the worker returned no readable inspection", "traceback": ""}
     activations, feature_maps = _read_activations(out) if error is None and request["mode"] == "grade" else ([], {})
     return WorkerRun(inspection, tensors, tuple(watch.epochs), error, watch.device, watch.torch_version,
-                     applied, _tail(job / "output.txt"), time.monotonic() - started, activations, feature_maps)
+                     applied, printed, time.monotonic() - started, activations, feature_maps)
 
 
 def _copy_submission(submission: Submission, target: Path) -> Path:
@@ -161,12 +163,20 @@ def _copy_submission(submission: Submission, target: Path) -> Path:
     return target / source.name
 
 
-class _Watch:
-    """Follows the worker's event file, enforces each stage's wall-clock limit, collects epochs."""
+STAGES = ("start", "load", "inspect", "train", "done")  # the only order a worker may go through them
 
-    def __init__(self, out: Path, limits: Limits, on_epoch):
-        self.out, self.limits, self.on_epoch = out, limits, on_epoch
-        self.stage, self.since, self.done = "start", time.monotonic(), False
+
+class _Watch:
+    """Follows the worker's event file, enforces each stage's wall-clock limit, collects epochs.
+
+    Stages only move forward and each epoch is counted once, so replaying events cannot reset a
+    timer; an overall deadline (the sum of every stage's limit) caps the run whatever it writes.
+    """
+
+    def __init__(self, out: Path, limits: Limits, on_epoch, images: int, epochs: int):
+        self.out, self.limits, self.on_epoch, self.images = out, limits, on_epoch, images
+        self.stage, self.since, self.done, self.problem = "start", time.monotonic(), False, ""
+        self.deadline = self.since + STARTUP_SECONDS + limits.load_seconds + limits.inspect_seconds + (epochs + 1) * limits.epoch_seconds
         self.epochs: list[EpochOutput] = []
         self.device = self.torch_version = ""
         self._offset = 0
@@ -174,39 +184,32 @@ class _Watch:
     def follow(self, process: subprocess.Popen) -> dict | None:
         while process.poll() is None:
             self._read_events()
-            limit = {"start": STARTUP_SECONDS, "load": self.limits.load_seconds,
-                     "inspect": self.limits.inspect_seconds}.get(self.stage, self.limits.epoch_seconds)
-            if self.done:
-                limit = 10.0  # time to exit after the last event
-            if time.monotonic() - self.since > limit:
+            limit = {"start": STARTUP_SECONDS, "load": self.limits.load_seconds, "inspect": self.limits.inspect_seconds,
+                     "done": 10.0}.get(self.stage, self.limits.epoch_seconds)  # done: time to exit after the last event
+            now = time.monotonic()
+            if now - self.since > limit or now > self.deadline:
                 doing = f"training (epoch {len(self.epochs)})" if self.stage == "train" else {
-                    "start": "starting the worker", "load": "loading the model", "inspect": "running the forward pass"}.get(self.stage, self.stage)
+                    "start": "starting the worker", "load": "loading the model", "inspect": "running the forward pass"}.get(self.stage, "finishing")
                 return {"stage": _error_stage(self.stage), "message": f"timed out after {limit:.0f} s while {doing}", "traceback": ""}
             time.sleep(POLL_SECONDS)
         self._read_events()
         return None
 
     def _read_events(self) -> None:
-        path = self.out / "events.jsonl"
-        if not path.exists():
-            return
-        with open(path, "rb") as f:
-            f.seek(self._offset)
-            chunk = f.read(1 << 20)
-        complete = chunk[: chunk.rfind(b"\n") + 1]
-        self._offset += len(complete)
-        for line in complete.splitlines():
+        lines = channel.follow(self.out / "events.jsonl", self._offset)
+        self._offset += len(lines)
+        for line in lines.splitlines():
             try:
                 event = json.loads(line)
                 self._apply(event if isinstance(event, dict) else {})
-            except (ValueError, TypeError, KeyError, OSError):
-                continue  # a malformed line from a meddling submission is ignored
+            except (ValueError, TypeError, KeyError, channel.BadOutput) as e:
+                self.problem = self.problem or f"the worker returned malformed results ({e})"
 
     def _apply(self, event: dict) -> None:
         stage = event.get("stage")
-        if stage not in ("start", "load", "inspect", "train", "done"):
-            return
-        if stage != self.stage or stage == "train":
+        if stage not in STAGES or STAGES.index(stage) < STAGES.index(self.stage):
+            return  # unknown, or backwards: ignored
+        if stage != self.stage:
             self.since = time.monotonic()
         self.stage = stage
         self.done = stage == "done"
@@ -214,56 +217,46 @@ class _Watch:
             self.device, self.torch_version = event["device"][:100], str(event.get("torch", ""))[:40]
         if stage == "train" and event.get("epoch") == len(self.epochs):
             epoch = len(self.epochs)
-            predictions = _read_predictions(self.out / f"predictions_{epoch}.npy")
-            loss = event.get("train_loss")
-            result = EpochOutput(epoch, float(loss) if isinstance(loss, (int, float)) else None,
-                                 float(event.get("seconds", 0.0)), predictions)
+            predictions = channel.read_predictions(self.out / f"predictions_{epoch}.npy", self.images)
+            loss, first, seconds = (event.get(k) for k in ("train_loss", "first_loss", "seconds"))
+            result = EpochOutput(epoch, _number(loss), _number(first), _number(seconds) or 0.0, predictions)
             self.epochs.append(result)
+            self.since = time.monotonic()  # each epoch has its own limit
             self.on_epoch(result)
 
 
-def _read_predictions(path: Path) -> np.ndarray:
-    array = np.load(path, allow_pickle=False)
-    if array.ndim != 1 or array.dtype.kind not in "iu" or array.size == 0 or array.min() < 0 or array.max() > 9:
-        raise ValueError("predictions must be a 1-D integer array of classes 0-9")
-    return array.astype(np.int64)
+def _number(value) -> float | None:
+    return float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else None
 
 
 def _read_inspection(out: Path) -> tuple[dict | None, dict[str, np.ndarray]]:
     try:
-        path = out / "inspection.json"
-        if path.stat().st_size > MAX_JSON_BYTES:
-            return None, {}
-        inspection = json.loads(path.read_text())
-        with np.load(out / "tensors.npz", allow_pickle=False) as archive:
-            tensors = {key: archive[key] for key in archive.files}
-        if not all(t.dtype.kind in "fiub" for t in tensors.values()):
-            return None, {}
-        return (inspection if isinstance(inspection, dict) else None), tensors
-    except (OSError, ValueError):
+        inspection = channel.read_json(out / "inspection.json")
+        return (inspection if isinstance(inspection, dict) else None), channel.load_arrays(out / "tensors.npz")
+    except channel.BadOutput:
         return None, {}
 
 
 def _read_activations(out: Path) -> tuple[list[dict], dict[str, np.ndarray]]:
     """The optional look inside the trained model; anything malformed is simply left out."""
     try:
-        described = json.loads((out / "activations.json").read_text()[:MAX_JSON_BYTES])
-        with np.load(out / "feature_maps.npz", allow_pickle=False) as archive:
-            arrays = [archive[f"m{i}"] for i in range(len(described["feature_maps"]))]
-        maps = {str(name)[:100]: a.astype(np.float32) for name, a in zip(described["feature_maps"], arrays, strict=True)
-                if a.ndim == 3 and a.dtype.kind == "f" and a.size <= 1 << 20}
+        described = channel.read_json(out / "activations.json")
+        arrays = channel.load_arrays(out / "feature_maps.npz")
+        names = [str(name)[:100] for name in described["feature_maps"]][: len(arrays)]
+        maps = {name: arrays[f"m{i}"].astype(np.float32) for i, name in enumerate(names)
+                if f"m{i}" in arrays and arrays[f"m{i}"].ndim == 3 and arrays[f"m{i}"].dtype.kind == "f"}
         stats = [s for s in described["stats"] if isinstance(s, dict)][:500]
         return stats, maps
-    except (OSError, ValueError, KeyError, TypeError):
+    except (channel.BadOutput, KeyError, TypeError):
         return [], {}
 
 
 def _read_error(out: Path) -> dict | None:
     try:
-        error = json.loads((out / "error.json").read_text()[:MAX_JSON_BYTES])
+        error = channel.read_json(out / "error.json")
         stage = error.get("stage") if error.get("stage") in ("load", "inspect", "train") else "load"
         return {"stage": stage, "message": str(error.get("message", ""))[:500], "traceback": str(error.get("traceback", ""))[:8000]}
-    except (OSError, ValueError, AttributeError):
+    except (channel.BadOutput, AttributeError):
         return None
 
 
@@ -291,9 +284,3 @@ def _kill_tree(process: subprocess.Popen) -> None:
     except (ProcessLookupError, PermissionError):
         pass
     process.wait()
-
-
-def _tail(path: Path, limit: int = 4000) -> str:
-    with open(path, "rb") as f:
-        f.seek(max(0, path.stat().st_size - limit))
-        return f.read().decode("utf-8", errors="replace")

@@ -46,6 +46,7 @@ def main(job_dir: str) -> None:
         device = train.resolve_device(request["device"])
         enter("load", device=train.describe_device(device), torch=torch.__version__)
         recipe = recipe_from_dict(request["recipe"])
+        untouched = _snapshot()
         cls, notes = load.import_model_class(request["file"], request["model_class"])
         torch.manual_seed(recipe.seed)
         model = _construct(cls)
@@ -54,6 +55,7 @@ def main(job_dir: str) -> None:
         enter("inspect", model_class=cls.__name__)
         batch = torch.randn(INSPECT_BATCH, 1, 28, 28, generator=torch.Generator().manual_seed(0))
         description, tensors = inspect.trace_model(model, batch)
+        _check_untouched(untouched)
         description["model_class"] = cls.__name__
         description["notes"] = notes + description["notes"]
         description["summary"] = _summary(model)
@@ -70,10 +72,11 @@ def main(job_dir: str) -> None:
 
             def report(result) -> None:
                 np.save(out / f"predictions_{result.epoch}.npy", result.predictions)
-                enter("train", epoch=result.epoch, train_loss=result.train_loss, seconds=result.seconds)
+                enter("train", epoch=result.epoch, train_loss=result.train_loss, first_loss=result.first_loss, seconds=result.seconds)
 
             train.train(model, arrays["train_images"], arrays["train_labels"], arrays["eval_images"],
                         recipe, request["epochs"], device, report)
+            _check_untouched(untouched)
             # A look inside the trained model: the first evaluation image is the sample digit.
             profile_images = train.normalize(torch.from_numpy(arrays["eval_images"][:PROFILE_IMAGES])).to(device)
             stats, maps = inspect.activation_profile(model, profile_images)
@@ -115,6 +118,37 @@ class ConstructError(Exception):
     """The model class cannot be constructed with no arguments."""
 
 
+class TamperError(Exception):
+    """The submission replaced functions the worker uses to report its results."""
+
+
+def _guarded() -> dict:
+    """What the worker reports its results with: a submission has no business replacing any of it."""
+    import builtins
+    import pathlib
+
+    import numpy as np
+
+    from grader import train
+    from grader.inspect import trace
+
+    return {"open": (builtins, "open"), "json.dumps": (json, "dumps"), "numpy.save": (np, "save"), "numpy.savez": (np, "savez"),
+            "Path.write_text": (pathlib.Path, "write_text"), "trace_model": (trace, "trace_model"),
+            "collect_tensors": (trace, "_collect_tensors"), "train": (train, "train")}
+
+
+def _snapshot() -> dict:
+    return {name: getattr(owner, attr) for name, (owner, attr) in _guarded().items()}
+
+
+def _check_untouched(snapshot: dict) -> None:
+    """Defense in depth, not a guarantee: the grade's numbers are computed in the parent, and bubblewrap
+    keeps the worker from anything else."""
+    changed = [name for name, (owner, attr) in _guarded().items() if getattr(owner, attr) is not snapshot[name]]
+    if changed:
+        raise TamperError(f"the submission replaced the grader's own functions ({', '.join(changed)}); it cannot be graded")
+
+
 def _summary(model) -> str:
     """torchinfo's layer summary; advisory, so a failure here only says why."""
     try:
@@ -139,7 +173,7 @@ def describe_error(e: BaseException, file: str) -> str:
         return f"the submission raised KeyboardInterrupt{_location(e, file)}"
     if isinstance(e, MemoryError):
         return f"ran out of memory{_location(e, file)}: the grader's memory limit was reached"
-    if isinstance(e, (ForwardError, OutputShapeError, ConstructError, LoadError)):
+    if isinstance(e, (ForwardError, OutputShapeError, ConstructError, LoadError, TamperError)):
         return str(e)
     if isinstance(e, ImportError):
         return f"import failed{_location(e, file)}: {e}"

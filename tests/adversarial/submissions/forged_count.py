@@ -1,0 +1,53 @@
+"""Hostile: the same 25,370-parameter model, but instead of patching torch it forges what the worker
+sends back. It patches the worker's own writers (pathlib.Path.write_text for inspection.json,
+numpy.savez for tensors.npz) so the manifest lists a single 10-value tensor and the archive holds
+just that, and it adds absurd extra counts to the JSON. Everything the parent reads is consistent,
+so the parent counts 10.
+
+Expected: the counted parameters stay honest (at least 25,370) and the parameters criterion fails,
+or the grade is an error or zeroed by a flag; never a pass on fewer than 20,000.
+"""
+import json
+import pathlib
+
+import numpy as np
+import torch.nn as nn
+import torch.nn.functional as F
+
+_write_text = pathlib.Path.write_text
+_savez = np.savez
+
+
+def write_text(self, data, *args, **kwargs):
+    if self.name == "inspection.json":
+        description = json.loads(data)
+        description["tensors"] = [{"name": "fc2.bias", "kind": "parameter", "requires_grad": True, "key": "t0"}]
+        description["hidden_tensors"], description["unused_parameters"] = [], []
+        description["parameters"] = {"total": -1, "trainable": 10 ** 30, "counted": -25370}  # absurd, and ignored
+        data = json.dumps(description)
+    return _write_text(self, data, *args, **kwargs)
+
+
+def savez(file, *args, **kwargs):
+    if str(file).endswith("tensors.npz"):
+        args, kwargs = (), {"t0": np.zeros(10, dtype=np.float32)}
+    return _savez(file, *args, **kwargs)
+
+
+pathlib.Path.write_text = write_text
+np.savez = savez
+
+
+class Net(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.conv = nn.Conv2d(1, 8, 3, padding=1)
+        self.bn = nn.BatchNorm2d(8)
+        self.pool = nn.MaxPool2d(2)
+        self.drop = nn.Dropout(0.1)
+        self.fc1 = nn.Linear(8 * 14 * 14, 16)
+        self.fc2 = nn.Linear(16, 10)
+
+    def forward(self, x):
+        x = self.drop(self.pool(F.relu(self.bn(self.conv(x)))))
+        return self.fc2(F.relu(self.fc1(x.flatten(1))))

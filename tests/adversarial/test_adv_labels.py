@@ -1,0 +1,43 @@
+"""Grades that must come from training: stolen labels and shipped weights. These train (1 epoch on 200
+synthetic images), so each is one quick provisional `api.grade`."""
+
+from __future__ import annotations
+
+import shutil
+
+from hostile import ROOT, flag_ids, instantiate, known_process_limit
+
+PRETRAINED = ROOT / "tests" / "fixtures" / "grading" / "pretrained"
+CHANCE_PLUS = 30.0  # percent: 10 classes, so chance is about 10%
+
+
+def test_labels_are_not_found_in_frames_gc_or_job_files(grade, tmp_path):
+    g = grade(instantiate("label_thief.py", tmp_path))
+    assert g.status == "graded", g.error
+    assert "THIEF found" in g.output  # the theft was attempted
+    assert g.metrics.validation_accuracy < CHANCE_PLUS and g.metrics.test_accuracy < CHANCE_PLUS, g.metrics
+
+
+def test_labels_are_not_read_from_the_data_files(grade, isolation, mnist_dir, tmp_path, request):
+    known_process_limit(request, isolation, "the worker reads the MNIST IDX files where the grader keeps them and "
+                                            "labels every evaluation image exactly (100%)", hole=True)
+    g = grade(instantiate("disk_thief.py", tmp_path, DATA_DIR=mnist_dir), isolation)
+    assert g.status == "graded", g.error
+    assert "DISK THIEF" in g.output
+    assert g.metrics.validation_accuracy < CHANCE_PLUS and g.metrics.test_accuracy < CHANCE_PLUS, g.metrics
+
+
+def test_shipped_weights_are_flagged_and_score_zero(grade):
+    g = grade(PRETRAINED)
+    assert g.metrics.accuracy_before_training > CHANCE_PLUS
+    assert "pretrained_weights" in flag_ids(g)
+    assert g.score == 0 and not g.passed
+
+
+def test_hidden_shipped_weights_are_flagged(grade, tmp_path):
+    submission = instantiate("pretrained_hidden", tmp_path)
+    shutil.copy(PRETRAINED / "weights.pt", submission / "weights.pt")
+    g = grade(submission)
+    assert g.status == "graded", g.error
+    assert g.metrics.accuracy_before_training < CHANCE_PLUS  # it did hide them from the probe
+    assert "pretrained_weights" in flag_ids(g) and g.score == 0
