@@ -8,6 +8,7 @@ back, and every value is checked before the grade uses it.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
@@ -28,6 +29,7 @@ from grader.sandbox import channel, isolation
 
 PACKAGE_ROOT = Path(__file__).resolve().parents[2]
 POLL_SECONDS = 0.05
+PROCESSES_PER_WORKER = 512  # threads count too: torch's pools, and a student's DataLoader workers
 STARTUP_SECONDS = 180.0  # the worker's own start (importing torch) on a loaded machine; not the submission's time
 
 # Runs first in the worker, before any student code: limits, output caps, then the worker.
@@ -123,9 +125,12 @@ def _run(job, submission, request, limits, data, on_epoch, applied: str) -> Work
     cpu_seconds = int((limits.load_seconds + limits.inspect_seconds + (epochs_expected + 1) * limits.epoch_seconds) * max(threads, 1)) + 60
     rlimits = {"RLIMIT_CORE": 0, "RLIMIT_CPU": cpu_seconds, "RLIMIT_DATA": int(limits.memory_gb * (1 << 30)),
                "RLIMIT_FSIZE": 512 << 20, "RLIMIT_NOFILE": 1024}
+    if os.geteuid() != 0:  # the kernel counts processes per user and never limits root's
+        rlimits["RLIMIT_NPROC"] = _processes_of_this_user() + PROCESSES_PER_WORKER
     env = {"PATH": "/usr/local/bin:/usr/bin:/bin", "HOME": str(home), "TMPDIR": str(job / "tmp"),
            "LANG": "C.UTF-8", "LC_ALL": "C.UTF-8", "PYTHONHASHSEED": "0", "PYTHONDONTWRITEBYTECODE": "1",
-           "OMP_NUM_THREADS": str(threads), "MKL_NUM_THREADS": str(threads), "MPLBACKEND": "Agg"}
+           "OMP_NUM_THREADS": str(threads), "MKL_NUM_THREADS": str(threads), "MPLBACKEND": "Agg",
+           "GRADER_JOB": job.name}  # inherited by every descendant: how the kill finds those that left the group
     if "CUDA_VISIBLE_DEVICES" in os.environ:
         env["CUDA_VISIBLE_DEVICES"] = os.environ["CUDA_VISIBLE_DEVICES"]
     command = isolation.wrap([sys.executable, "-I", "-c", BOOTSTRAP, str(job), json.dumps(rlimits),
@@ -140,7 +145,7 @@ def _run(job, submission, request, limits, data, on_epoch, applied: str) -> Work
         try:
             timeout = watch.follow(process)
         finally:
-            _kill_tree(process)
+            _kill_tree(process, job.name)
         printed = channel.tail(output)
     error = timeout or _read_error(out) or _exit_error(process.returncode, watch.stage, watch.done)
     if error is None and request["mode"] == "grade" and len(watch.epochs) != epochs_expected + 1:
@@ -277,10 +282,35 @@ def _error_stage(stage: str) -> str:
     return {"start": "load", "done": "train"}.get(stage, stage)
 
 
-def _kill_tree(process: subprocess.Popen) -> None:
-    """Kill the worker's whole session (children it started included), then reap it."""
-    try:
-        os.killpg(process.pid, signal.SIGKILL)
-    except (ProcessLookupError, PermissionError):
-        pass
+def _kill_tree(process: subprocess.Popen, job_name: str) -> None:
+    """Kill the worker's process group, then any process still carrying its job marker (a setsid()
+    grandchild leaves the group but keeps its environment), then reap the worker."""
+    marker = f"GRADER_JOB={job_name}".encode()
+    for _ in range(3):  # a survivor may be forking while we look
+        try:
+            os.killpg(process.pid, signal.SIGKILL)
+        except (ProcessLookupError, PermissionError):
+            pass
+        stragglers = [int(p.name) for p in Path("/proc").glob("[0-9]*") if _environment_has(p, marker)]
+        for pid in stragglers:
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.kill(pid, signal.SIGKILL)
+        if not stragglers:
+            break
     process.wait()
+
+
+def _processes_of_this_user() -> int:
+    uid = str(os.getuid())
+    count = 0
+    for status in Path("/proc").glob("[0-9]*/status"):
+        with contextlib.suppress(OSError):
+            count += any(line.split()[1:2] == [uid] for line in status.read_text().splitlines() if line.startswith("Uid:"))
+    return count
+
+
+def _environment_has(proc: Path, marker: bytes) -> bool:
+    try:
+        return marker in (proc / "environ").read_bytes().split(b"\0")
+    except OSError:
+        return False
