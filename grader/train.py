@@ -7,6 +7,7 @@ which is several times faster than per-image PIL transforms in a DataLoader.
 
 from __future__ import annotations
 
+import copy
 import math
 import time
 from collections.abc import Callable
@@ -71,6 +72,22 @@ def augment(x: torch.Tensor, spec: Augment, generator: torch.Generator) -> torch
     return F.grid_sample(x, grid, mode="bilinear", padding_mode="zeros", align_corners=False)  # zeros = black
 
 
+def choose_memory_format(model: nn.Module, sample: torch.Tensor) -> torch.memory_format:
+    """channels_last makes convolutions ~35% faster on the CPU (and suits cuDNN), but `x.view(...)` in a
+    student's forward fails on it: probe one training-mode forward, leaving no trace, and fall back."""
+    state = copy.deepcopy(model.state_dict())
+    try:
+        with torch.random.fork_rng(devices=[sample.device] if sample.device.type == "cuda" else []), torch.no_grad():
+            model.to(memory_format=torch.channels_last).train()
+            model(sample.contiguous(memory_format=torch.channels_last))
+        return torch.channels_last
+    except RuntimeError:
+        model.to(memory_format=torch.contiguous_format)
+        return torch.contiguous_format
+    finally:
+        model.load_state_dict(state)
+
+
 def predict(model: nn.Module, images: torch.Tensor) -> np.ndarray:
     """Class predictions for normalized images (M, 1, 28, 28), in eval mode."""
     model.eval()
@@ -110,9 +127,8 @@ def train(
 ) -> None:
     """Train `model` in place with the recipe; report predictions on eval_images before and after each epoch."""
     generator = torch.Generator(device=device).manual_seed(recipe.seed)
-    memory_format = torch.channels_last  # ~35% faster convolutions on the CPU, and with cuDNN
-    model.to(device, memory_format=memory_format)
     pixels = torch.from_numpy(train_images).to(device).float().div(255).unsqueeze(1)  # (N, 1, 28, 28) in [0, 1]
+    memory_format = choose_memory_format(model.to(device), normalize(torch.from_numpy(train_images[:2]).to(device)))
     labels = torch.from_numpy(train_labels).to(device).long()  # (N,)
     evaluation = normalize(torch.from_numpy(eval_images).to(device)).contiguous(memory_format=memory_format)
     batch, n = recipe.batch_size, len(pixels)

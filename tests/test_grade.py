@@ -83,3 +83,9 @@ def test_grade_carries_diagnostics_for_the_report(seed004_grade):
     assert d.feature_maps[0].maps.shape == (8, 28, 28)
     relu = next(a for a in d.activations if a.type == "ReLU")
     assert 0 < relu.sparsity < 1 and relu.std > 0
+
+
+def test_a_forward_that_views_its_activations_still_trains(mnist_dir):
+    # x.view(N, -1) fails on channels_last activations: the trainer must fall back, not fail the student
+    g = api.grade("submissions/seed002_plain_fc_16614.py", data_dir=mnist_dir, epochs=1, train_limit=300, threads=1)
+    assert g.status == "graded", g.error
