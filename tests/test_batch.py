@@ -26,7 +26,7 @@ def mnist_dir(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def rubric(tmp_path_factory):
-    text = DEFAULT_RUBRIC.read_text().replace("load_seconds = 60", "load_seconds = 5")
+    text = DEFAULT_RUBRIC.read_text().replace("load_seconds = 60", "load_seconds = 20")
     path = tmp_path_factory.mktemp("rubric") / "quick.toml"
     path.write_text(text)
     return load_rubric(path)

@@ -57,7 +57,7 @@ def assert_schema(report: dict) -> None:
 @pytest.fixture
 def cached_check(monkeypatch, checked):
     """The CLI's api.check, answered from the session's cache of real worker runs."""
-    monkeypatch.setattr(api, "check", lambda path, rubric=None, model_class="": checked(path, rubric and rubric.path, model_class))
+    monkeypatch.setattr(api, "check", lambda path, rubric=None, model_class="", **_: checked(path, rubric and rubric.path, model_class))
 
 
 # --- help and usage -------------------------------------------------------------------------------------

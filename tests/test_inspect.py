@@ -214,7 +214,7 @@ def _trace(**changes) -> dict:
         "tensors": [{"name": "fc.weight", "kind": "parameter", "requires_grad": True, "key": "t0"},
                     {"name": "fc.bias", "kind": "parameter", "requires_grad": False, "key": "t1"},
                     {"name": "scale", "kind": "buffer_extra", "requires_grad": False, "key": "t2"}],
-        "notes": [], "unused_layers": [], "unused_parameters": [], "hidden_tensors": [],
+        "notes": [], "dead_ops": [], "unused_layers": [], "unused_parameters": [], "hidden_tensors": [],
     }
     trace.update(changes)
     return trace
