@@ -128,13 +128,13 @@ def _comparison(grade: Grade) -> list[tuple[str, str, str]]:
     ]
 
 
-def _threshold(grade: Grade) -> float | None:
-    """The validation-accuracy threshold from the rubric file, when it is still the file that was graded."""
+def _threshold(grade: Grade) -> tuple[float, str] | None:
+    """The accuracy threshold and its metric from the rubric file, when it is still the file that was graded."""
     try:
         rubric = load_rubric(grade.rubric_path)
         if rubric.sha256 != grade.rubric_sha256:
             return None
-        return next((c.at_least for c in rubric.criteria if c.metric == "validation_accuracy" and c.at_least is not None), None)
+        return next(((c.at_least, c.metric.split("_")[0]) for c in rubric.criteria if c.metric and c.at_least is not None), None)
     except Exception:  # a missing or changed rubric only costs the line on the chart
         return None
 
@@ -158,19 +158,21 @@ def _axes(title: str, ylabel: str):
     return fig, ax
 
 
-def _accuracy_chart(history, reference: tuple[float, ...], threshold: float | None) -> Markup:
-    fig, ax = _axes("Validation accuracy per epoch", "accuracy (%)")
+def _accuracy_chart(history, reference: tuple[float, ...], threshold: tuple[float, str] | None) -> Markup:
+    fig, ax = _axes("Accuracy per epoch", "accuracy (%)")
     yours = [r.validation_accuracy for r in history]
+    yours_test = [r.test_accuracy for r in history]
     if yours:
-        ax.plot([r.epoch for r in history], yours, color=YOURS, lw=2.5, marker="o", ms=4, label="your model", zorder=3)
+        ax.plot([r.epoch for r in history], yours, color=YOURS, lw=2.5, marker="o", ms=4, label="your model (validation)", zorder=3)
+        ax.plot([r.epoch for r in history], yours_test, color=YOURS, lw=1.5, ls=":", label="your model (test)", zorder=3)
     if reference:
-        ax.plot(range(1, len(reference) + 1), reference, color=REFERENCE, lw=2, marker="o", ms=3, label="reference solution")
-    extra = [threshold] if threshold is not None else []
+        ax.plot(range(1, len(reference) + 1), reference, color=REFERENCE, lw=2, marker="o", ms=3, label="reference (validation)")
+    extra = [threshold[0]] if threshold is not None else []
     if threshold is not None:
-        ax.axhline(threshold, color=THRESHOLD, ls="--", lw=1.2, label=f"rubric threshold {threshold:g}%")
+        ax.axhline(threshold[0], color=THRESHOLD, ls="--", lw=1.2, label=f"rubric threshold {threshold[0]:g}% ({threshold[1]})")
     # The last epochs matter: the first two epochs of a long run may fall off the bottom, a short run always shows whole.
-    shown = [v for series in (yours, list(reference)) for v in (series[2:] if len(series) > 4 else series)] + extra
-    everything = yours + list(reference) + extra
+    shown = [v for series in (yours, yours_test, list(reference)) for v in (series[2:] if len(series) > 4 else series)] + extra
+    everything = yours + yours_test + list(reference) + extra
     bottom = min(shown) - 0.3
     ax.set_ylim(bottom, min(100.0, max(everything) + 0.3))
     if min(everything) < bottom:
