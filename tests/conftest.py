@@ -7,23 +7,11 @@ same Grade to every test that asks.
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
+from rubric_copies import rubric_copy
 
 from grader.api import check as real_check
 from grader.rubric import DEFAULT_RUBRIC, load_rubric
-
-
-def rubric_copy(folder: Path, name: str, **limits: float) -> Path:
-    """The default rubric with some [limits] replaced, written to folder/name."""
-    lines = []
-    for line in DEFAULT_RUBRIC.read_text().splitlines():
-        key = line.split("=")[0].strip()
-        lines.append(f"{key} = {limits[key]}" if key in limits else line)
-    path = folder / name
-    path.write_text("\n".join(lines) + "\n")
-    return path
 
 
 @pytest.fixture(scope="session")

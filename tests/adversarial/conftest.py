@@ -22,7 +22,8 @@ import sys
 import tempfile
 
 import pytest
-from hostile import NO_BWRAP, SMALL_LIMITS, SUBMISSIONS, mode, rubric_copy
+from hostile import NO_BWRAP, SMALL_LIMITS, SUBMISSIONS, mode
+from rubric_copies import rubric_copy
 from synthetic_mnist import write_mnist
 
 from grader import api

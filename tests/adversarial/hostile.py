@@ -20,8 +20,6 @@ from pathlib import Path
 
 import pytest
 
-from grader.rubric import DEFAULT_RUBRIC
-
 HERE = Path(__file__).resolve().parent
 SUBMISSIONS = HERE / "submissions"
 ROOT = HERE.parents[1]
@@ -29,17 +27,6 @@ ISOLATIONS = ("process", "bwrap")
 SMALL_LIMITS = {"load_seconds": 5, "inspect_seconds": 10, "epoch_seconds": 30, "memory_gb": 2, "output_mb": 1}
 NO_BWRAP = ("bubblewrap does not work on this machine (not installed, or unprivileged user namespaces are "
             "disabled): the bwrap case runs in CI's job with bubblewrap installed")
-
-
-def rubric_copy(folder: Path, name: str, **limits: float) -> Path:
-    """The default rubric with some [limits] replaced, written to folder/name."""
-    lines = []
-    for line in DEFAULT_RUBRIC.read_text().splitlines():
-        key = line.split("=")[0].strip()
-        lines.append(f"{key} = {limits[key]}" if key in limits else line)
-    path = folder / name
-    path.write_text("\n".join(lines) + "\n")
-    return path
 
 
 def mode(isolation: str) -> str:
