@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 
 from grader import __version__
+from grader.report import advice
 from grader.results import Grade
 
 STAGE_WORDS = {"load": "loading", "inspect": "inspecting", "train": "training", "evaluate": "evaluating"}
@@ -50,9 +51,9 @@ def _verdict(grade: Grade) -> str:
 def _error(grade: Grade) -> str:
     e = grade.error
     lines = [f"### Error while {STAGE_WORDS.get(e.stage, escape(e.stage))}", "", f"**{escape(e.message)}**"]
-    advice = _advice().STAGE_ADVICE.get(e.stage)
-    if advice:
-        lines += ["", advice]  # the grader's own text, written with Markdown code spans
+    stage_advice = advice.STAGE_ADVICE.get(e.stage)
+    if stage_advice:
+        lines += ["", stage_advice]  # the grader's own text, written with Markdown code spans
     if e.traceback.strip():
         lines += ["", fenced(_tail(e.traceback.strip(), TRACEBACK_CHARS), "text")]
     if grade.output.strip():
@@ -98,7 +99,7 @@ def _model(grade: Grade) -> str:
 def _flags(grade: Grade) -> str:
     lines = ["### Flags", ""]
     for f in grade.inspection.flags:
-        fix = _advice().FLAG_ADVICE.get(f.id, "")
+        fix = advice.FLAG_ADVICE.get(f.id, "")
         lines.append(f"- ⚑ **{escape(f.id)}**: {escape(f.message)}" + (f"  \n  **Fix**: {fix}" if fix else ""))
     return "\n".join(lines)
 
@@ -133,13 +134,6 @@ def _provenance(grade: Grade) -> str:
     return (f"grader {__version__} · python {escape(env.python)}, torch {escape(env.torch)}, device {escape(env.device or '–')}, "
             f"isolation {escape(env.isolation)}, seed {env.seed} · rubric {escape(grade.rubric_path)} ({grade.rubric_sha256[:12] or '–'}) · "
             f"submission sha256 {grade.submission_sha256[:12] or '–'} · {grade.seconds:.1f} s")
-
-
-def _advice():
-    """The module holding what to change (defined once, for every report); it loads matplotlib, so only when needed."""
-    from grader.report import html
-
-    return html
 
 
 _SPECIAL = re.compile(r"([\\`*_\[\]|~])")  # what could start emphasis, code, a link or a table cell

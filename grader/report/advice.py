@@ -1,0 +1,42 @@
+"""What to change, for the reports that explain a grade (HTML, Markdown): plain text, defined once."""
+
+# What to change, keyed by criterion id (the rubric's) and by flag id. Unknown ids fall back to the detail alone.
+CRITERION_ADVICE = {
+    "accuracy": "Look at the curves below: if validation accuracy is still rising at the last epoch, the model is too small or "
+                "learns too slowly (more channels early, BatchNorm after every convolution); if it rises then falls, it "
+                "overfits (more Dropout; augmentation is already in the recipe). Check that the receptive field covers most "
+                "of the 28-pixel image before the classifier.",
+    "parameters": "Find where the parameters go in the layer table: a wide fully connected layer, or 3×3 convolutions with "
+                  "many channels, are the usual culprits. Use 1×1 convolutions to reduce channels, and Global Average "
+                  "Pooling instead of flattening a large map into a Linear layer.",
+    "batchnorm": "Add `nn.BatchNorm2d(channels)` after each convolution and call it in `forward`: a layer declared in "
+                 "`__init__` but never called does not count.",
+    "dropout": "Add `nn.Dropout(p)` with p > 0 (0.05 to 0.1 is usual for small models) and call it in `forward`.",
+    "fc_or_gap": "End the network with `nn.AdaptiveAvgPool2d(1)` (Global Average Pooling) or an `nn.Linear` layer, and call it "
+                 "in `forward`.",
+    "flags": "The rubric sets the score to 0 for this flag: see the flags below.",
+}
+FLAG_ADVICE = {
+    "unused_layer": "Call the layer in `forward`, or delete it from `__init__` (its parameters are counted either way).",
+    "unused_parameters": "Delete the parameters `forward` never uses: they count toward the limit and do nothing.",
+    "dropout_inactive": "`Dropout(p=0)` or `F.dropout(x, p, training=False)` does nothing: use p > 0 and let `model.train()` "
+                        "switch it on (`F.dropout(x, p, training=self.training)`).",
+    "probabilities_output": "Return the raw scores (logits) or `F.log_softmax(x, dim=1)`, not `F.softmax`: the grader's "
+                            "cross-entropy applies the softmax itself.",
+    "hidden_parameters": "Register trainable tensors as `nn.Parameter` attributes, or in `nn.ParameterList` / "
+                         "`nn.ModuleList`: a plain Python list hides them from the optimizer, not from the grader's count.",
+    "non_statistic_buffers": "Buffers that hold learned values are parameters in disguise: make them `nn.Parameter`, or "
+                             "remove them. Only normalization statistics are free.",
+    "unused_result": "Use the layer's output: assign it (`x = self.drop(x)`) so it feeds what `forward` returns; a result "
+                     "that is thrown away does not count.",
+    "pretrained_weights": "Submit the model untrained: the grade comes from the rubric's own training run from a fresh "
+                          "initialization. Remove any `torch.load` or `load_state_dict` from the model's constructor.",
+}
+STAGE_ADVICE = {
+    "load": "The grader could not import the file or build the model with `ModelClass()`: run `python yourfile.py`, then "
+            "build the model with no arguments yourself, and keep training code out of import time.",
+    "inspect": "The forward pass of a 1×28×28 batch failed, or returned something other than (N, 10): try "
+               "`model(torch.zeros(4, 1, 28, 28))` and check the shapes in the traceback.",
+    "train": "Training failed part way: check that `forward` works in both `train()` and `eval()` mode, at any batch size.",
+    "evaluate": "The grader could not evaluate the predictions the worker returned: most likely a grader bug; please report it.",
+}
