@@ -86,7 +86,7 @@ def read_predictions(path: Path, images: int) -> np.ndarray:
     """One class 0-9 per evaluation image."""
     arrays = load_arrays(path, limit=16 * images + 4096)
     array = arrays.get("")
-    if array is None or array.shape != (images,) or array.dtype.kind not in "iu" or array.min() < 0 or array.max() > 9:
+    if array is None or array.size == 0 or array.shape != (images,) or array.dtype.kind not in "iu" or array.min() < 0 or array.max() > 9:
         raise BadOutput(f"{path.name}: predictions must be {images} integers from 0 to 9")
     return array.astype(np.int64)
 

@@ -220,7 +220,7 @@ class _Watch:
         self.done = stage == "done"
         if isinstance(event.get("device"), str):
             self.device, self.torch_version = event["device"][:100], str(event.get("torch", ""))[:40]
-        if stage == "train" and event.get("epoch") == len(self.epochs):
+        if stage == "train" and self.images and event.get("epoch") == len(self.epochs):  # check runs train nothing
             epoch = len(self.epochs)
             predictions = channel.read_predictions(self.out / f"predictions_{epoch}.npy", self.images)
             loss, first, seconds = (event.get(k) for k in ("train_loss", "first_loss", "seconds"))

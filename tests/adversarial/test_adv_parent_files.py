@@ -116,3 +116,9 @@ def test_forged_events_do_not_extend_the_time_limit(check):
     took = time.monotonic() - started
     assert_clean_error(grade, None, "timed out")  # not "ended the process" after its 8 s of forged events
     assert took < 30, f"the run took {took:.0f} s under 2 s stage limits"
+
+
+def test_train_events_forged_during_a_check_are_ignored(check):
+    grade, crash = _check_or_exception(check, SUBMISSIONS / "forged_train_events.py")
+    assert crash is None, f"the grader crashed: {crash!r}"
+    assert grade.status == "graded" and grade.training is None
