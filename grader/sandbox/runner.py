@@ -34,8 +34,16 @@ STARTUP_SECONDS = 180.0  # the worker's own start (importing torch) on a loaded 
 
 # Runs first in the worker, before any student code: limits, output caps, then the worker.
 BOOTSTRAP = """
-import ctypes, json, resource, signal, sys
+import ctypes, json, os, resource, shutil, signal, sys, threading
 ctypes.CDLL(None).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG: die with the grader, even if it is SIGKILLed
+def die_with_the_grader(lifeline):
+    # The grader holds the pipe's only write end: EOF means it is gone, even if it died before the
+    # prctl above ran, or bubblewrap stands between us (PDEATHSIG only watches the direct parent).
+    # Nobody else will clear the job folder then (its copy of the data is tens of MB).
+    os.read(lifeline, 1)
+    shutil.rmtree(sys.argv[1], ignore_errors=True)
+    os.killpg(0, signal.SIGKILL)
+threading.Thread(target=die_with_the_grader, args=(int(sys.argv[5]),), daemon=True).start()
 limits = json.loads(sys.argv[2])
 for name, value in limits.items():
     resource.setrlimit(getattr(resource, name), (value, value))
@@ -133,14 +141,17 @@ def _run(job, submission, request, limits, data, on_epoch, applied: str) -> Work
            "GRADER_JOB": job.name}  # inherited by every descendant: how the kill finds those that left the group
     if "CUDA_VISIBLE_DEVICES" in os.environ:
         env["CUDA_VISIBLE_DEVICES"] = os.environ["CUDA_VISIBLE_DEVICES"]
+    lifeline, grader_end = os.pipe()  # the worker dies when it reads EOF here: the grader is gone, however it went
     command = isolation.wrap([sys.executable, "-I", "-c", BOOTSTRAP, str(job), json.dumps(rlimits),
-                              str(int(limits.output_mb * (1 << 20))), str(PACKAGE_ROOT)], job, file.parent, applied, PACKAGE_ROOT)
+                              str(int(limits.output_mb * (1 << 20))), str(PACKAGE_ROOT), str(lifeline)],
+                             job, file.parent, applied, PACKAGE_ROOT)
 
     started = time.monotonic()
     images = len(data.eval_images) if data is not None else 0
-    with open(job / "output.txt", "w+b") as output:
-        process = subprocess.Popen(command, cwd=file.parent, env=env, stdin=subprocess.DEVNULL,
-                                   stdout=output, stderr=subprocess.STDOUT, start_new_session=True)
+    with open(job / "output.txt", "w+b") as output, open(grader_end, "wb"):  # closed by exit or death: the worker's cue
+        with open(lifeline, "rb"):  # the worker holds its own copy
+            process = subprocess.Popen(command, cwd=file.parent, env=env, stdin=subprocess.DEVNULL, pass_fds=(lifeline,),
+                                       stdout=output, stderr=subprocess.STDOUT, start_new_session=True)
         watch = _Watch(out, limits, on_epoch, images, epochs_expected)
         try:
             timeout = watch.follow(process)
