@@ -12,6 +12,7 @@ import os
 import platform
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
@@ -142,20 +143,27 @@ def _provisional(rubric: Rubric, mode: str, epochs: int, split: mnist.MnistSplit
 REFERENCE_MODEL = REFERENCE_RESULTS.parent / "model.py"
 
 
-def run_reference(seeds: list[int], rubric: Rubric | None = None, on_progress=lambda seed, p: None, **grade_options) -> dict:
-    """Grade the bundled reference solution once per training seed; the record `reference/results.json` holds."""
+def run_reference(seeds: list[int], rubric: Rubric | None = None, on_progress=lambda seed, p: None, workers: int = 1,
+                  **grade_options) -> dict:
+    """Grade the bundled reference solution once per training seed, `workers` seeds at a time (each in its
+    own worker process); the record `reference/results.json` holds."""
     rubric = rubric or load_rubric(DEFAULT_RUBRIC)
-    runs = []
-    for seed in seeds:
+
+    def run(seed: int) -> Grade:
         seeded = dataclasses.replace(rubric, recipe=dataclasses.replace(rubric.recipe, seed=seed))
-        g = grade(REFERENCE_MODEL, seeded, on_progress=lambda p, s=seed: on_progress(s, p), **grade_options)
+        g = grade(REFERENCE_MODEL, seeded, on_progress=lambda p: on_progress(seed, p), **grade_options)
         if g.error:
             raise RuntimeError(f"the reference solution failed with seed {seed}: {g.error.message}")
-        runs.append({"seed": seed, "validation_accuracy": g.metrics.validation_accuracy, "test_accuracy": g.metrics.test_accuracy,
-                     "seconds": g.training.seconds,
-                     "history": [dataclasses.asdict(r) for r in g.training.history]})
+        return g
+
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        grades = list(pool.map(run, seeds))
+    runs = [{"seed": seed, "validation_accuracy": g.metrics.validation_accuracy, "test_accuracy": g.metrics.test_accuracy,
+             "seconds": g.training.seconds, "history": [dataclasses.asdict(r) for r in g.training.history]}
+            for seed, g in zip(seeds, grades, strict=True)]
     mean = lambda values: round(float(np.mean(values)), 4)  # noqa: E731
     epochs = min(len(r["history"]) for r in runs)
+    g = grades[-1]  # the model, recipe and environment are the same for every seed
     return {
         "model": "reference/model.py",
         "parameters": g.inspection.parameters.counted,

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 import threading
 from pathlib import Path
@@ -62,6 +63,7 @@ def build_parser() -> argparse.ArgumentParser:
     reference.add_argument("--seeds", type=int, nargs="+", default=[1, 2, 3], help="training seeds (default: 1 2 3)")
     reference.add_argument("--rubric", default=str(DEFAULT_RUBRIC), help="rubric TOML file (default: %(default)s)")
     reference.add_argument("--out", default=str(api.REFERENCE_RESULTS), help="where to write the results (default: %(default)s)")
+    reference.add_argument("--workers", type=int, default=1, help="seeds graded at once, each in its own worker (default: 1)")
     training_options(reference)
     gradescope = commands.add_parser("gradescope", help="Gradescope's run_autograder: grade the submission, always write results.json",
                                      description="Grade the submission Gradescope put in --submission-dir and write Gradescope's "
@@ -145,8 +147,11 @@ def _reference(args, rubric, console: Console) -> int:
     def show(seed: int, p: api.Progress) -> None:
         console.print(f"seed {seed} epoch {p.epoch}/{p.epochs}: validation {p.validation_accuracy:.2f}% ({p.seconds:.0f} s)")
 
-    record = api.run_reference(args.seeds, rubric, on_progress=show, data_dir=args.data_dir, epochs=args.epochs,
-                               train_limit=args.train_limit, device=args.device, threads=args.threads)
+    if args.workers < 1:
+        raise GraderError("--workers must be at least 1")
+    threads = args.threads or max(1, (os.cpu_count() or 1) // args.workers)  # the cores shared out, as in a batch
+    record = api.run_reference(args.seeds, rubric, on_progress=show, workers=args.workers, data_dir=args.data_dir,
+                               epochs=args.epochs, train_limit=args.train_limit, device=args.device, threads=threads)
     Path(args.out).write_text(json.dumps(record, indent=2) + "\n")
     console.print(f"reference: {record['validation_accuracy']:.2f}% validation, {record['test_accuracy']:.2f}% test "
                   f"(mean of seeds {', '.join(map(str, args.seeds))}), {record['parameters']:,} parameters -> {args.out}")
