@@ -4,6 +4,7 @@ The naive loop is what the seed write-ups do: a torchvision-style Dataset of PIL
 per-image RandomAffine, a DataLoader. Both train the same submission from the same initial
 weights with the rubric's optimizer and schedule for --epochs epochs on the rubric's training
 split; the timed part is training only, and both are then evaluated on the validation split.
+Last, the ceiling: the model's training step alone on one fixed batch, which bounds any loop.
 
     MNIST_DIR=../shared/mnist python bench/trainer_vs_naive.py --epochs 2
 """
@@ -27,7 +28,7 @@ from torchvision import transforms
 
 from grader import data as mnist
 from grader.rubric import DEFAULT_RUBRIC, load_rubric
-from grader.train import MEAN, STD, make_optimizer, normalize, predict, train
+from grader.train import MEAN, STD, choose_memory_format, make_optimizer, normalize, predict, train
 
 
 class PilMnist(Dataset):
@@ -71,6 +72,24 @@ def grader_loop(model, split, recipe, epochs: int) -> float:
     return marks[-1] - marks[0]  # from the end of the untrained evaluation to the end of training
 
 
+def step_ceiling(model, recipe, steps: int = 60) -> float:
+    """Images/s of the model's own training step (forward, backward, optimizer) on one fixed batch in
+    the grader's memory format, with no data pipeline at all: what no training loop can beat."""
+    x = torch.randn(recipe.batch_size, 1, 28, 28)
+    memory_format = choose_memory_format(model, x)
+    x, y = x.contiguous(memory_format=memory_format), torch.randint(0, 10, (recipe.batch_size,))
+    optimizer, _ = make_optimizer(model, recipe, steps)
+    model.train()
+    for step in range(steps + 5):
+        if step == 5:  # warm-up done
+            start = time.perf_counter()
+        loss = F.cross_entropy(model(x), y)
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        optimizer.step()
+    return steps * recipe.batch_size / (time.perf_counter() - start)
+
+
 def load_model(path: str) -> torch.nn.Module:
     spec = importlib.util.spec_from_file_location("submission", path)
     module = importlib.util.module_from_spec(spec)
@@ -105,6 +124,9 @@ def main() -> None:
         print(f"{name:>6}: {images / seconds:8,.0f} images/s  {seconds:7.1f} s  validation accuracy {acc:.2f}%", flush=True)
     print(f" ratio: {results['grader'][0] / results['naive'][0]:.2f}x the naive loop's throughput; "
           f"accuracy difference {results['grader'][1] - results['naive'][1]:+.2f} points")
+    ceiling = step_ceiling(copy.deepcopy(initial), recipe)
+    print(f"ceiling: {ceiling:8,.0f} images/s  the model's training step alone, no data pipeline "
+          f"({ceiling / results['naive'][0]:.2f}x the naive loop; the grader reaches {results['grader'][0] / ceiling:.0%} of it)")
 
 
 if __name__ == "__main__":
