@@ -185,7 +185,7 @@ def failed_grade(path: str | Path, rubric: Rubric, mode: str, message: str, stag
     return Grade(
         submission_path=str(path), submission_sha256="", rubric_path=rubric.path, rubric_sha256=rubric.sha256,
         rubric_title=rubric.title, mode=mode, provisional=(), error=StageError(stage, message, ""),
-        environment=Environment(platform.python_version(), _installed("torch"), "", "process", rubric.recipe.seed),
+        environment=Environment(platform.python_version(), _installed("torch"), "", "none", rubric.recipe.seed),  # no worker ran
         inspection=None, training=None, metrics=_NO_METRICS, criteria=criteria, score=0.0, max_score=max_score,
         reference=load_reference(), diagnostics=None, seconds=0.0, output="",
     )

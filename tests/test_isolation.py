@@ -32,3 +32,5 @@ def test_every_report_says_which_isolation_ran():
     assert grade.environment.isolation == "process"
     if isolation.bwrap_works():
         assert api.check("submissions/seed004_gap_8440.py", isolation="strict").environment.isolation == "bwrap"
+    refused = api.failed_grade("two_models/", api.load_rubric(api.DEFAULT_RUBRIC), "grade", "several model files")
+    assert refused.environment.isolation == "none"  # no worker ran, so no isolation was applied
