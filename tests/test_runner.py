@@ -1,14 +1,20 @@
-"""The worker never outlives the grader, not even one SIGKILLed the instant it started it, and clears the job folder."""
+"""The worker never outlives the grader, not even one SIGKILLed the instant it started it, and the
+next grader clears the job folders that killed graders left behind."""
 
+import fcntl
+import os
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
 import pytest
 
+from grader import api
 from grader.sandbox.isolation import bwrap_works
+from grader.sandbox.runner import JOB_LOCK, JOB_PREFIX
 
 # The grader kills itself right after starting the worker: before the worker's Python has run a
 # line (so before any PR_SET_PDEATHSIG of its own), the worst moment for a batch to be killed.
@@ -29,22 +35,39 @@ api.check("tests/adversarial/submissions/hang_at_import.py", isolation=sys.argv[
 """
 
 
+def killed_grader(tmp_path: Path, isolation: str) -> Path:
+    """Run a grader that dies as it starts its worker; its job folder."""
+    job_file = tmp_path / "job"
+    grader = subprocess.run([sys.executable, "-c", DYING_GRADER, str(job_file), isolation], timeout=120)
+    assert grader.returncode == -signal.SIGKILL
+    return Path(job_file.read_text())
+
+
 @pytest.mark.parametrize("isolation", ["process", "strict"])
 def test_a_worker_dies_with_a_grader_killed_as_it_started_it(isolation, tmp_path):
     if isolation == "strict" and not bwrap_works():
         pytest.skip("bubblewrap does not work on this machine")
-    job_file = tmp_path / "job"
-    grader = subprocess.run([sys.executable, "-c", DYING_GRADER, str(job_file), isolation], timeout=120)
-    assert grader.returncode == -signal.SIGKILL
-    marker = b"GRADER_JOB=" + Path(job_file.read_text()).name.encode()
+    marker = b"GRADER_JOB=" + killed_grader(tmp_path, isolation).name.encode()
     deadline = time.monotonic() + 10
     while (alive := _processes_with(marker)) and time.monotonic() < deadline:
         time.sleep(0.1)
     for pid in alive:  # leave the machine as it was, then fail
         subprocess.run(["kill", "-9", str(pid)])
     assert not alive, "the worker outlived the grader"
-    job = Path(job_file.read_text())
-    assert not job.exists() or not any(job.iterdir()), "the killed grader's job folder was left full"
+
+
+def test_the_next_grader_removes_abandoned_job_folders_and_only_those(tmp_path):
+    abandoned = killed_grader(tmp_path, "process")
+    live = Path(tempfile.mkdtemp(prefix=JOB_PREFIX))
+    an_hour_ago = time.time() - 3600
+    with open(live / JOB_LOCK, "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # a grade still running elsewhere
+        for folder in (abandoned, live):
+            os.utime(folder, (an_hour_ago, an_hour_ago))
+        assert api.check("submissions/seed004_gap_8440.py", isolation="process").status == "graded"
+        assert live.is_dir() and not abandoned.exists()
+    os.remove(live / JOB_LOCK)
+    live.rmdir()
 
 
 def _processes_with(marker: bytes) -> list[int]:

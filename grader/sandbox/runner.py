@@ -9,6 +9,7 @@ back, and every value is checked before the grade uses it.
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import json
 import os
 import shutil
@@ -30,18 +31,17 @@ from grader.sandbox import channel, isolation
 PACKAGE_ROOT = Path(__file__).resolve().parents[2]
 POLL_SECONDS = 0.05
 PROCESSES_PER_WORKER = 512  # threads count too: torch's pools, and a student's DataLoader workers
+JOB_PREFIX, JOB_LOCK = "grader-job-", "grader.lock"  # a job folder in the temp folder, and the lock its grader holds
 STARTUP_SECONDS = 180.0  # the worker's own start (importing torch) on a loaded machine; not the submission's time
 
 # Runs first in the worker, before any student code: limits, output caps, then the worker.
 BOOTSTRAP = """
-import ctypes, json, os, resource, shutil, signal, sys, threading
+import ctypes, json, os, resource, signal, sys, threading
 ctypes.CDLL(None).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG: die with the grader, even if it is SIGKILLed
 def die_with_the_grader(lifeline):
     # The grader holds the pipe's only write end: EOF means it is gone, even if it died before the
     # prctl above ran, or bubblewrap stands between us (PDEATHSIG only watches the direct parent).
-    # Nobody else will clear the job folder then (its copy of the data is tens of MB).
     os.read(lifeline, 1)
-    shutil.rmtree(sys.argv[1], ignore_errors=True)
     os.killpg(0, signal.SIGKILL)
 threading.Thread(target=die_with_the_grader, args=(int(sys.argv[5]),), daemon=True).start()
 limits = json.loads(sys.argv[2])
@@ -111,11 +111,30 @@ def run_worker(
     """Run the worker for one submission to the end, a timeout, or a crash; never raises for the submission's faults
     (only IsolationUnavailable, when strict isolation was asked for and cannot be had)."""
     applied = isolation.resolve(isolation_mode)
-    job = Path(tempfile.mkdtemp(prefix="grader-job-"))
+    _remove_abandoned_jobs()
+    job = Path(tempfile.mkdtemp(prefix=JOB_PREFIX))
     try:
-        return _run(job, submission, request, limits, data, on_epoch, applied)
+        with open(job / JOB_LOCK, "w") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)  # held while this grader lives; its death, SIGKILL included, frees it
+            return _run(job, submission, request, limits, data, on_epoch, applied)
     finally:
         shutil.rmtree(job, ignore_errors=True)
+
+
+def _remove_abandoned_jobs() -> None:
+    """Delete the job folders of graders that were killed before they could (tens of MB of data each):
+    their lock is free. A folder younger than a minute may be one whose grader has not locked it yet."""
+    for job in Path(tempfile.gettempdir()).glob(JOB_PREFIX + "*"):
+        try:
+            if time.time() - job.stat().st_mtime < 60:
+                continue
+            with open(job / JOB_LOCK) as lock:
+                fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                shutil.rmtree(job, ignore_errors=True)
+        except FileNotFoundError:  # its grader died between creating the folder and locking it
+            shutil.rmtree(job, ignore_errors=True)
+        except OSError:  # in use, or another user's
+            continue
 
 
 def _run(job, submission, request, limits, data, on_epoch, applied: str) -> WorkerRun:
