@@ -143,15 +143,23 @@ def _provisional(rubric: Rubric, mode: str, epochs: int, split: mnist.MnistSplit
 REFERENCE_MODEL = REFERENCE_RESULTS.parent / "model.py"
 
 
+def threads_per_worker(workers: int) -> int:
+    """The machine's cores shared out among workers grading side by side (one torch thread each when workers == cores)."""
+    return max(1, (os.cpu_count() or 1) // workers)
+
+
 def run_reference(seeds: list[int], rubric: Rubric | None = None, on_progress=lambda seed, p: None, workers: int = 1,
+                  threads: int | None = None, data_dir: str | Path | None = None, train_limit: int | None = None,
                   **grade_options) -> dict:
     """Grade the bundled reference solution once per training seed, `workers` seeds at a time (each in its
-    own worker process); the record `reference/results.json` holds."""
+    own worker process, on the split loaded once); the record `reference/results.json` holds."""
     rubric = rubric or load_rubric(DEFAULT_RUBRIC)
+    split = mnist.load_split(mnist.find_mnist(data_dir), rubric.recipe.split, train_limit)
 
     def run(seed: int) -> Grade:
         seeded = dataclasses.replace(rubric, recipe=dataclasses.replace(rubric.recipe, seed=seed))
-        g = grade(REFERENCE_MODEL, seeded, on_progress=lambda p: on_progress(seed, p), **grade_options)
+        g = grade(REFERENCE_MODEL, seeded, on_progress=lambda p: on_progress(seed, p), split=split,
+                  threads=threads or threads_per_worker(workers), **grade_options)
         if g.error:
             raise RuntimeError(f"the reference solution failed with seed {seed}: {g.error.message}")
         return g

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 import threading
 from pathlib import Path
@@ -149,9 +148,8 @@ def _reference(args, rubric, console: Console) -> int:
 
     if args.workers < 1:
         raise GraderError("--workers must be at least 1")
-    threads = args.threads or max(1, (os.cpu_count() or 1) // args.workers)  # the cores shared out, as in a batch
-    record = api.run_reference(args.seeds, rubric, on_progress=show, workers=args.workers, data_dir=args.data_dir,
-                               epochs=args.epochs, train_limit=args.train_limit, device=args.device, threads=threads)
+    record = api.run_reference(args.seeds, rubric, on_progress=show, workers=args.workers, threads=args.threads,
+                               data_dir=args.data_dir, epochs=args.epochs, train_limit=args.train_limit, device=args.device)
     Path(args.out).write_text(json.dumps(record, indent=2) + "\n")
     console.print(f"reference: {record['validation_accuracy']:.2f}% validation, {record['test_accuracy']:.2f}% test "
                   f"(mean of seeds {', '.join(map(str, args.seeds))}), {record['parameters']:,} parameters -> {args.out}")

@@ -10,12 +10,11 @@ overview) are written from the gradebook at the end.
 from __future__ import annotations
 
 import json
-import os
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from grader import __version__
+from grader import __version__, api
 from grader import data as mnist
 from grader.batch.executors import Job, run_local, run_ray
 from grader.batch.gradebook import Gradebook
@@ -106,8 +105,7 @@ def grade_class(folder: str | Path, rubric: Rubric, out: str | Path, options: Ba
 
 
 def _execute(jobs, rubric, options: BatchOptions, start, done) -> None:
-    cores = os.cpu_count() or 1
-    threads = max(1, cores // options.workers)  # one torch thread per worker when workers == cores
+    threads = api.threads_per_worker(options.workers)
     if options.executor == "ray":
         return run_ray(jobs, rubric, options.ray_address, options.gpu_fraction, threads, start, done)
     if options.executor != "local":
