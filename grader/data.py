@@ -31,7 +31,6 @@ class MnistSplit:
     validation_labels: np.ndarray
     test_images: np.ndarray
     test_labels: np.ndarray
-    source: str  # the folder the files were read from
     shortfall: str  # why the split is smaller than the rubric's, or "" when it is not
 
 
@@ -122,6 +121,5 @@ def load_split(folder: Path, split: Split, train_limit: int | None = None) -> Mn
         validation_labels=arrays["train_labels"][val],
         test_images=arrays["test_images"],
         test_labels=arrays["test_labels"],
-        source=str(folder),
         shortfall=shortfall,
     )

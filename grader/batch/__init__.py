@@ -79,9 +79,9 @@ def grade_class(folder: str | Path, rubric: Rubric, out: str | Path, options: Ba
             except SubmissionNotFound as e:
                 sha = f"unreadable:{e}"
             keys[student] = (sha, rubric.sha256, __version__, run_options)
-            if gradebook.has(student, keys[student]) and not options.force:
+            if not options.force and (recorded := gradebook.report(student, keys[student])) is not None:
                 skipped += 1
-                on_event(BatchEvent("skip", student, gradebook.report(student, keys[student])))
+                on_event(BatchEvent("skip", student, recorded))
             else:
                 jobs.append(Job(student, str(path), options.epochs, options.train_limit, options.isolation))
 
@@ -96,7 +96,7 @@ def grade_class(folder: str | Path, rubric: Rubric, out: str | Path, options: Ba
 
         if jobs:
             _execute(jobs, rubric, options, start, done)
-        reports = [gradebook.report(student, keys[student]) for student, _ in students if gradebook.has(student, keys[student])]
+        reports = [r for student, _ in students if (r := gradebook.report(student, keys[student])) is not None]
     finally:
         gradebook.close()
     csv_report.write(out / "gradebook.csv", reports, rubric)

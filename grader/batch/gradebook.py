@@ -35,21 +35,17 @@ class Gradebook:
         self.db.execute(SCHEMA)
         self.db.commit()
 
-    def has(self, student: str, key: tuple[str, str, str, str]) -> bool:
-        row = self.db.execute("SELECT 1 FROM grades WHERE student=? AND submission_sha256=? AND rubric_sha256=? "
-                              "AND grader_version=? AND run_options=?", (student, *key)).fetchone()
-        return row is not None
-
     def record(self, student: str, key: tuple[str, str, str, str], report: dict) -> None:
         self.db.execute("INSERT OR REPLACE INTO grades VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                         (student, *key, report["status"], report["score"], report["max_score"], json.dumps(report),
                          time.strftime("%Y-%m-%dT%H:%M:%S")))
         self.db.commit()
 
-    def report(self, student: str, key: tuple[str, str, str, str]) -> dict:
+    def report(self, student: str, key: tuple[str, str, str, str]) -> dict | None:
+        """The recorded report for this student and key; None if not graded with it yet."""
         row = self.db.execute("SELECT report FROM grades WHERE student=? AND submission_sha256=? AND rubric_sha256=? "
                               "AND grader_version=? AND run_options=?", (student, *key)).fetchone()
-        return json.loads(row[0])
+        return json.loads(row[0]) if row else None
 
     def close(self) -> None:
         self.db.close()
