@@ -88,6 +88,10 @@ class Rubric:
     path: str = ""
     sha256: str = ""
 
+    @property
+    def max_score(self) -> float:
+        return float(sum(c.points for c in self.criteria))
+
 
 ARCHITECTURE_FEATURES = ("batchnorm", "dropout", "gap", "fc")
 ACCURACY_METRICS = ("validation_accuracy", "test_accuracy")

@@ -17,7 +17,7 @@ def score(rubric: Rubric, inspection: Inspection, history: tuple[EpochRecord, ..
     if failing:
         results = results + (CriterionResult("flags", False, 0.0, 0.0, f"score set to 0: {failing[0].message}"),)
         total = 0.0
-    return results, round(total, 2), float(sum(c.points for c in rubric.criteria))
+    return results, round(total, 2), rubric.max_score
 
 
 def score_error(rubric: Rubric, stage: str, mode: str) -> tuple[tuple[CriterionResult, ...], float, float]:
@@ -26,7 +26,7 @@ def score_error(rubric: Rubric, stage: str, mode: str) -> tuple[tuple[CriterionR
              "evaluate": "evaluation failed"}.get(stage, f"{stage} failed")
     results = tuple(CriterionResult(c.id, False, 0.0, c.points, f"not graded: {words}", ran=not (c.metric and mode == "check"))
                     for c in rubric.criteria)
-    return results, 0.0, float(sum(c.points for c in rubric.criteria))
+    return results, 0.0, rubric.max_score
 
 
 def _criterion(c: Criterion, inspection: Inspection, history) -> CriterionResult:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import numpy as np
 
 from grader.results import Architecture, Flag, Inspection, Layer, ParameterCount
+from grader.rubric import ARCHITECTURE_FEATURES
 
 
 class MalformedTrace(Exception):
@@ -38,7 +39,7 @@ def count_parameters(manifest: list[dict], arrays: dict[str, np.ndarray]) -> Par
 def build_inspection(trace: dict, arrays: dict[str, np.ndarray]) -> Inspection:
     """The checked Inspection of a worker's trace; raises MalformedTrace on anything unexpected."""
     arch = _get(trace, "architecture", dict)
-    features = {f: _get(arch, f, bool) for f in ("batchnorm", "dropout", "gap", "fc")}
+    features = {f: _get(arch, f, bool) for f in ARCHITECTURE_FEATURES}
     output_kind = _get(trace, "output_kind", str)
     if output_kind not in ("logits", "log_probs", "probabilities"):
         raise MalformedTrace(f"unknown output kind {output_kind!r}")

@@ -14,8 +14,9 @@ from torch import nn
 from torch.nn.parameter import UninitializedParameter
 from torch.overrides import TorchFunctionMode
 
+from grader.rubric import ARCHITECTURE_FEATURES
+
 NORM_STATISTICS = ("running_mean", "running_var", "num_batches_tracked")
-FEATURES = ("batchnorm", "dropout", "gap", "fc")
 _DROPOUTS = {"dropout", "dropout1d", "dropout2d", "dropout3d", "alpha_dropout", "feature_alpha_dropout", "feature_dropout"}
 _CONVS = {"conv1d", "conv2d", "conv3d"}
 _POOLS = {"max_pool2d", "avg_pool2d", "max_pool2d_with_indices", "lp_pool2d"}
@@ -64,7 +65,7 @@ def trace_model(model: nn.Module, batch: torch.Tensor) -> tuple[dict, list[tuple
         "output_shape": list(output.shape),
         "output_kind": output_kind(eval_output),
         "architecture": tracer.features(live),
-        "dead_ops": [{"op": op["op"], "layer": op["layer"]} for op in tracer.ops if op["op"] in FEATURES and op["grad_fn"] not in live],
+        "dead_ops": [{"op": op["op"], "layer": op["layer"]} for op in tracer.ops if op["op"] in ARCHITECTURE_FEATURES and op["grad_fn"] not in live],
         "receptive_field": tracer.receptive_field,
         "layers": _layer_table(model, tracer, names),
         "unused_layers": [names[id(m)] for m in _leaf_modules(model) if id(m) not in tracer.called],
@@ -221,7 +222,7 @@ class _Tracer(TorchFunctionMode):
     def features(self, live: set) -> dict[str, bool]:
         """A feature counts only when its result reaches the output (not dropout applied to a throwaway tensor)."""
         kinds = {op["op"] for op in self.ops if op["grad_fn"] in live}
-        return {f: f in kinds for f in FEATURES}
+        return {f: f in kinds for f in ARCHITECTURE_FEATURES}
 
 
 def _arg(args, kwargs, index, name, default):

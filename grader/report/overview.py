@@ -36,7 +36,7 @@ def render(reports: list[dict], rubric: Rubric, report_link: Callable[[str], str
         rubric=rubric, reports=reports, link=report_link, grader_version=__version__,
         graded=len(graded), errors=[r for r in reports if r["status"] == "error"],
         provisional=[r["student"] for r in reports if r.get("provisional")],
-        max_score=float(sum(c.points for c in rubric.criteria)),
+        max_score=rubric.max_score,
         charts=_charts(reports, rubric), pass_rates=pass_rates(reports, rubric), leaderboard=leaderboard(reports),
         flags=[(r["student"], f) for r in reports for f in r.get("flags") or ()],
         groups=similar_groups(reports),
@@ -74,10 +74,9 @@ def pass_rates(reports: list[dict], rubric: Rubric) -> list[dict]:
 def _charts(reports: list[dict], rubric: Rubric) -> list[dict]:
     accuracy = next((c.at_least for c in rubric.criteria if c.metric), None)  # the line, whichever accuracy the rubric judges
     limit = next((c.less_than for c in rubric.criteria if c.less_than is not None), None)
-    max_score = float(sum(c.points for c in rubric.criteria))
     specs = [
         ("score", "Score", "points", [r["score"] for r in reports if r["status"] != "error" and r.get("score") is not None],
-         (0.0, max_score or 1.0), None),
+         (0.0, rubric.max_score or 1.0), None),
         ("validation", "Validation accuracy", "accuracy (%)", [v for r in reports if (v := _validation(r)) is not None], None, accuracy),
         ("parameters", "Counted parameters", "parameters", [v for r in reports if (v := _counted(r)) is not None], None, limit),
     ]
