@@ -9,6 +9,7 @@ error or leaves the optional part out.
 
 from __future__ import annotations
 
+import errno
 import io
 import json
 import os
@@ -27,37 +28,44 @@ class BadOutput(Exception):
 
 
 def read_file(path: Path, limit: int) -> bytes:
-    """A whole regular file of at most `limit` bytes."""
+    """A whole regular file of at most `limit` bytes (the worker may still be writing to it)."""
     try:
-        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
+        fd = _open_regular(path)
     except OSError as e:
         raise BadOutput(f"{path.name}: {e.strerror}") from None
     try:
-        info = os.fstat(fd)
-        if not stat.S_ISREG(info.st_mode) or info.st_size > limit:
-            raise BadOutput(f"{path.name} is not a regular file of at most {limit} bytes")
-        chunks = []
-        while chunk := os.read(fd, 1 << 20):
+        chunks, size = [], 0
+        while size <= limit and (chunk := os.read(fd, min(1 << 20, limit + 1 - size))):
             chunks.append(chunk)
-        return b"".join(chunks)[:limit]
+            size += len(chunk)
     finally:
         os.close(fd)
+    if size > limit:
+        raise BadOutput(f"{path.name} is larger than {limit} bytes")
+    return b"".join(chunks)
 
 
 def follow(path: Path, offset: int, chunk: int = 1 << 20) -> bytes:
     """The next complete lines of a growing file, at most `chunk` bytes of them."""
     try:
-        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
+        fd = _open_regular(path)
     except OSError:
         return b""
     try:
-        if not stat.S_ISREG(os.fstat(fd).st_mode):
-            return b""
         os.lseek(fd, offset, os.SEEK_SET)
         data = os.read(fd, chunk)
     finally:
         os.close(fd)
     return data[: data.rfind(b"\n") + 1]
+
+
+def _open_regular(path: Path) -> int:
+    """A descriptor of a regular file the worker wrote: never through a symlink, never blocking on a FIFO."""
+    fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
+    if not stat.S_ISREG(os.fstat(fd).st_mode):
+        os.close(fd)
+        raise OSError(errno.EINVAL, "not a regular file")
+    return fd
 
 
 def read_json(path: Path, limit: int = JSON_LIMIT):
