@@ -22,6 +22,7 @@ from pathlib import Path
 from grader.errors import IsolationUnavailable
 
 MODES = ("auto", "process", "strict")
+PACKAGE_ROOT = Path(__file__).resolve().parents[2]  # holds grader/, which the worker imports
 _SYSTEM = ("/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/etc/ld.so.cache", "/etc/alternatives", "/etc/localtime")
 
 
@@ -40,14 +41,14 @@ def resolve(mode: str) -> str:
     return "process"
 
 
-def wrap(command: list[str], job: Path, workdir: Path, isolation: str, package_root: Path) -> list[str]:
+def wrap(command: list[str], job: Path, workdir: Path, isolation: str) -> list[str]:
     """The worker's command line under the chosen isolation."""
     if isolation == "process":
         return command
-    return _bwrap_arguments(job, workdir, package_root) + ["--", *command]
+    return _bwrap_arguments(job, workdir) + ["--", *command]
 
 
-def _bwrap_arguments(job: Path, workdir: Path, package_root: Path) -> list[str]:
+def _bwrap_arguments(job: Path, workdir: Path) -> list[str]:
     args = ["bwrap", "--unshare-all", "--die-with-parent", "--new-session", "--cap-drop", "ALL",
             "--uid", "65534", "--gid", "65534", "--proc", "/proc", "--dev", "/dev", "--tmpfs", "/tmp"]
     for path in _SYSTEM:
@@ -58,7 +59,7 @@ def _bwrap_arguments(job: Path, workdir: Path, package_root: Path) -> list[str]:
     python = {Path(sys.base_prefix).resolve(), Path(sys.prefix).resolve(), Path(sys.prefix), Path(sys.executable).resolve().parent}
     for path in sorted(str(p) for p in python if not str(p).startswith(("/usr/", "/bin", "/lib"))):
         args += ["--ro-bind", path, path]
-    args += ["--ro-bind", str(package_root / "grader"), str(package_root / "grader")]
+    args += ["--ro-bind", str(PACKAGE_ROOT / "grader"), str(PACKAGE_ROOT / "grader")]
     gpus = glob.glob("/dev/nvidia*")
     for device in gpus:  # the GPU, when the grader trains on one
         args += ["--dev-bind", device, device]
@@ -73,9 +74,8 @@ def bwrap_works() -> bool:
     """The start-up probe: can bubblewrap start this Python with our arguments on this machine?"""
     if shutil.which("bwrap") is None:
         return False
-    root = Path(__file__).resolve().parents[2]
     with tempfile.TemporaryDirectory(prefix="grader-probe-") as folder:
-        probe = wrap([sys.executable, "-I", "-c", "import json"], Path(folder), Path(folder), "bwrap", root)
+        probe = wrap([sys.executable, "-I", "-c", "import json"], Path(folder), Path(folder), "bwrap")
         try:
             return subprocess.run(probe, stdin=subprocess.DEVNULL, capture_output=True, timeout=30).returncode == 0
         except (OSError, subprocess.TimeoutExpired):

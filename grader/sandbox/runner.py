@@ -28,7 +28,6 @@ from grader.load import Submission
 from grader.rubric import Limits
 from grader.sandbox import channel, isolation
 
-PACKAGE_ROOT = Path(__file__).resolve().parents[2]
 POLL_SECONDS = 0.05
 PROCESSES_PER_WORKER = 512  # threads count too: torch's pools, and a student's DataLoader workers
 JOB_PREFIX, JOB_LOCK = "grader-job-", "grader.lock"  # a job folder in the temp folder, and the lock its grader holds
@@ -162,8 +161,8 @@ def _run(job, submission, request, limits, data, on_epoch, applied: str) -> Work
         env["CUDA_VISIBLE_DEVICES"] = os.environ["CUDA_VISIBLE_DEVICES"]
     lifeline, grader_end = os.pipe()  # the worker dies when it reads EOF here: the grader is gone, however it went
     command = isolation.wrap([sys.executable, "-I", "-c", BOOTSTRAP, str(job), json.dumps(rlimits),
-                              str(int(limits.output_mb * (1 << 20))), str(PACKAGE_ROOT), str(lifeline)],
-                             job, file.parent, applied, PACKAGE_ROOT)
+                              str(int(limits.output_mb * (1 << 20))), str(isolation.PACKAGE_ROOT), str(lifeline)],
+                             job, file.parent, applied)
 
     started = time.monotonic()
     images = len(data.eval_images) if data is not None else 0
