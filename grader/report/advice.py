@@ -32,6 +32,7 @@ FLAG_ADVICE = {
     "pretrained_weights": "Submit the model untrained: the grade comes from the rubric's own training run from a fresh "
                           "initialization. Remove any `torch.load` or `load_state_dict` from the model's constructor.",
 }
+STAGE_WORDS = {"load": "loading", "inspect": "inspecting", "train": "training", "evaluate": "evaluating"}  # "error while …"
 STAGE_ADVICE = {
     "load": "The grader could not import the file or build the model with `ModelClass()`: run `python yourfile.py`, then "
             "build the model with no arguments yourself, and keep training code out of import time.",

@@ -19,7 +19,7 @@ import numpy as np
 from markupsafe import Markup, escape
 
 from grader import __version__
-from grader.report.advice import CRITERION_ADVICE, FLAG_ADVICE, STAGE_ADVICE
+from grader.report.advice import CRITERION_ADVICE, FLAG_ADVICE, STAGE_ADVICE, STAGE_WORDS
 from grader.report.charts import svg
 from grader.results import Diagnostics, FeatureMaps, Grade
 from grader.rubric import load_rubric
@@ -42,6 +42,7 @@ def render(grade: Grade) -> str:
         charts=_charts(grade), diagnostics=_diagnostics(grade.diagnostics) if grade.diagnostics else None,
         grader_version=__version__,
         stage_advice=STAGE_ADVICE.get(grade.error.stage, "") if grade.error else "",
+        stage_words=STAGE_WORDS,
     )
     return page.encode("ascii", "xmlcharrefreplace").decode("ascii")
 

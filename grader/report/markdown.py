@@ -12,7 +12,6 @@ from grader import __version__
 from grader.report import advice
 from grader.results import Grade
 
-STAGE_WORDS = {"load": "loading", "inspect": "inspecting", "train": "training", "evaluate": "evaluating"}
 MARKS = {"passed": "✅", "failed": "❌", "not run": "⏸️"}
 TRACEBACK_CHARS = 6000  # the tail of a traceback that a report keeps
 OUTPUT_CHARS = 1500  # the tail of what the submission printed
@@ -50,7 +49,7 @@ def _verdict(grade: Grade) -> str:
 
 def _error(grade: Grade) -> str:
     e = grade.error
-    lines = [f"### Error while {STAGE_WORDS.get(e.stage, escape(e.stage))}", "", f"**{escape(e.message)}**"]
+    lines = [f"### Error while {advice.STAGE_WORDS.get(e.stage, escape(e.stage))}", "", f"**{escape(e.message)}**"]
     stage_advice = advice.STAGE_ADVICE.get(e.stage)
     if stage_advice:
         lines += ["", stage_advice]  # the grader's own text, written with Markdown code spans

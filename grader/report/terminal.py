@@ -8,6 +8,7 @@ from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
 
+from grader.report.advice import STAGE_WORDS
 from grader.results import Grade
 
 YES, NO = "[green]yes[/]", "[red]no[/]"
@@ -22,7 +23,7 @@ def render(grade: Grade, console: Console, verbose: bool = False) -> None:
         body = Text(grade.error.message, style="bold")
         if grade.error.traceback:
             body.append("\n\n" + grade.error.traceback.strip(), style="dim")
-        console.print(Panel(body, title=f"[red]error while {_stage_words(grade.error.stage)}", border_style="red"))
+        console.print(Panel(body, title=f"[red]error while {STAGE_WORDS.get(grade.error.stage, grade.error.stage)}", border_style="red"))
     console.print(_criteria(grade))
     inspection = grade.inspection
     if inspection:
@@ -43,10 +44,6 @@ def render(grade: Grade, console: Console, verbose: bool = False) -> None:
     console.print(f"[dim]grader on python {env.python}, torch {env.torch}, device {env.device}, isolation {env.isolation}, "
                   f"seed {env.seed}; rubric {grade.rubric_path} ({grade.rubric_sha256[:12]}); "
                   f"submission sha256 {grade.submission_sha256[:12]}; {grade.seconds:.1f} s[/]")
-
-
-def _stage_words(stage: str) -> str:
-    return {"load": "loading", "inspect": "inspecting", "train": "training", "evaluate": "evaluating"}.get(stage, stage)
 
 
 def _header(grade: Grade) -> Text:
