@@ -175,3 +175,13 @@ class Grade:
     def passed(self) -> bool:
         """Every criterion that ran passed, and nothing failed."""
         return self.error is None and all(c.passed for c in self.criteria if c.ran)
+
+    @property
+    def verdict(self) -> str:
+        """The one-word outcome every report leads with: "error", "pass" or "fail"."""
+        return "error" if self.error else "pass" if self.passed else "fail"
+
+    @property
+    def points_not_run(self) -> float:
+        """The points of criteria this run could not judge (accuracy, in a check)."""
+        return sum(c.max_points for c in self.criteria if not c.ran)

@@ -41,3 +41,11 @@ STAGE_ADVICE = {
     "train": "Training failed part way: check that `forward` works in both `train()` and `eval()` mode, at any batch size.",
     "evaluate": "The grader could not evaluate the predictions the worker returned: most likely a grader bug; please report it.",
 }
+
+
+def points_text(grade) -> str:
+    """The score as the terminal and Markdown reports state it: out of what this run could judge."""
+    if grade.points_not_run:
+        return (f"{grade.score:g} / {grade.max_score - grade.points_not_run:g} structural points "
+                f"({grade.points_not_run:g} more need `grader grade`)")
+    return f"{grade.score:g} / {grade.max_score:g} points"

@@ -19,7 +19,7 @@ VERSION = 1
 def to_dict(grade: Grade, max_score: float | None = None) -> dict:
     """The reporter's JSON; max_score rescales the rubric's points (e.g. 10 for a 10-point assignment)."""
     scale = max_score / grade.max_score if max_score is not None and grade.max_score else 1.0
-    status = "error" if grade.error else "pass" if grade.passed else "fail"
+    status = grade.verdict  # the reporter's own three words
     duration = int(grade.seconds * 1000)  # milliseconds: every criterion is judged from the same run
     command = f"grader {grade.mode} {grade.submission_path}"
     tests = [{

@@ -53,10 +53,9 @@ def _ticks(text: str) -> Markup:
 
 
 def _verdict(grade: Grade) -> dict:
-    not_run = sum(c.max_points for c in grade.criteria if not c.ran)
-    word = "error" if grade.error else "pass" if grade.passed else "fail"
+    not_run = grade.points_not_run
     return {
-        "word": word,
+        "word": grade.verdict,
         "score": f"{grade.score:g} / {grade.max_score:g}",
         "not_run": f"{not_run:g}" if not_run else "",
         "structural": f"{grade.max_score - not_run:g}",

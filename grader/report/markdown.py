@@ -36,14 +36,9 @@ def render(grade: Grade) -> str:
 
 
 def _verdict(grade: Grade) -> str:
-    word = "ERROR" if grade.error else "PASS" if grade.passed else "FAIL"
-    mark = "💥" if grade.error else "✅" if grade.passed else "❌"
-    not_run = sum(c.max_points for c in grade.criteria if not c.ran)
-    points = f"{grade.score:g} / {grade.max_score:g} points"
-    if not_run:
-        points = f"{grade.score:g} / {grade.max_score - not_run:g} structural points ({not_run:g} more need `grader grade`)"
+    mark = {"error": "💥", "pass": "✅", "fail": "❌"}[grade.verdict]
     model = f" (`{_code(grade.inspection.model_class)}`)" if grade.inspection else ""
-    return (f"## {mark} {word}{' (provisional)' if grade.provisional else ''}: {points}\n\n"
+    return (f"## {mark} {grade.verdict.upper()}{' (provisional)' if grade.provisional else ''}: {advice.points_text(grade)}\n\n"
             f"**{escape(grade.submission_path)}**{model} · {escape(grade.rubric_title)} · `grader {grade.mode}`")
 
 

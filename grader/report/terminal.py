@@ -8,7 +8,7 @@ from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
 
-from grader.report.advice import STAGE_WORDS
+from grader.report.advice import STAGE_WORDS, points_text
 from grader.results import Grade
 
 YES, NO = "[green]yes[/]", "[red]no[/]"
@@ -48,12 +48,9 @@ def render(grade: Grade, console: Console, verbose: bool = False) -> None:
 
 def _header(grade: Grade) -> Text:
     cls = f" ({grade.inspection.model_class})" if grade.inspection else ""
-    verdict = ("[bold red]ERROR" if grade.error else "[bold green]PASS" if grade.passed else "[bold red]FAIL")
-    points = f"{grade.score:g} / {grade.max_score:g} points"
-    not_run = sum(c.max_points for c in grade.criteria if not c.ran)
-    if not_run:
-        points = f"{grade.score:g} / {grade.max_score - not_run:g} structural points ({not_run:g} more need `grader grade`)"
-    return Text.from_markup(f"{verdict}[/]  [bold]{grade.submission_path}{cls}[/]  {points}  [dim]{grade.rubric_title} · grader {grade.mode}[/]")
+    colour = "green" if grade.verdict == "pass" else "red"
+    return Text.from_markup(f"[bold {colour}]{grade.verdict.upper()}[/]  [bold]{grade.submission_path}{cls}[/]  {points_text(grade)}  "
+                            f"[dim]{grade.rubric_title} · grader {grade.mode}[/]")
 
 
 def _criteria(grade: Grade) -> Table:
