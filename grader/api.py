@@ -19,7 +19,7 @@ import numpy as np
 
 from grader import __version__
 from grader import data as mnist
-from grader.evaluate import diagnose, evaluate
+from grader.evaluate import accuracy, diagnose, evaluate
 from grader.inspect import MalformedTrace, build_inspection
 from grader.load import resolve_submission
 from grader.results import Environment, Grade, Metrics, Reference, StageError, Training
@@ -93,7 +93,7 @@ def _run(path, rubric: Rubric, model_class: str, mode: str, split: mnist.MnistSp
     def report_epoch(e: EpochOutput) -> None:
         n = len(split.validation_labels)
         if e.epoch > 0 and e.predictions.shape[0] >= n:
-            on_progress(Progress(e.epoch, epochs, e.train_loss, float((e.predictions[:n] == split.validation_labels).mean() * 100), e.seconds))
+            on_progress(Progress(e.epoch, epochs, e.train_loss, accuracy(e.predictions[:n], split.validation_labels), e.seconds))
 
     run = run_worker(submission, request, rubric.limits, training_data, report_epoch, isolation)
     error = StageError(**run.error) if run.error else None

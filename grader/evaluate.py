@@ -26,11 +26,9 @@ def accuracy(predictions: np.ndarray, labels: np.ndarray) -> float:
 def evaluate(epochs: tuple[EpochOutput, ...], validation_labels: np.ndarray, test_labels: np.ndarray) -> tuple[tuple[EpochRecord, ...], Metrics, tuple[Flag, ...]]:
     """Per-epoch history (epoch 0, the untrained model, left out), the final metrics, and flags."""
     n = len(validation_labels)
-    labels = np.concatenate([validation_labels, test_labels])
-    rows = [(e, accuracy(e.predictions[:n], labels[:n]), accuracy(e.predictions[n:], labels[n:]))
-            for e in epochs if e.predictions.shape == labels.shape]
-    if len(rows) != len(epochs):
+    if any(e.predictions.shape != (n + len(test_labels),) for e in epochs):
         raise ValueError("the worker returned predictions of the wrong length")
+    rows = [(e, accuracy(e.predictions[:n], validation_labels), accuracy(e.predictions[n:], test_labels)) for e in epochs]
     history = tuple(EpochRecord(e.epoch, e.train_loss if e.train_loss is not None else float("nan"), val, test, e.seconds)
                     for e, val, test in rows if e.epoch > 0)
     before = rows[0][1] if rows else None
