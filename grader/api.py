@@ -187,12 +187,13 @@ def run_reference(seeds: list[int], rubric: Rubric | None = None, on_progress=la
     }
 
 
-def failed_grade(path: str | Path, rubric: Rubric, mode: str, message: str, stage: str = "load") -> Grade:
-    """A zero-score graded error for a submission that never reached a worker (batch grading)."""
+def failed_grade(path: str | Path, rubric: Rubric, mode: str, message: str, stage: str = "load", traceback: str = "") -> Grade:
+    """A zero-score graded error for a submission that never reached a worker (batch grading); `traceback`
+    when the grader itself failed."""
     criteria, _, max_score = score_error(rubric, stage, mode)
     return Grade(
         submission_path=str(path), submission_sha256="", rubric_path=rubric.path, rubric_sha256=rubric.sha256,
-        rubric_title=rubric.title, mode=mode, provisional=(), error=StageError(stage, message, ""),
+        rubric_title=rubric.title, mode=mode, provisional=(), error=StageError(stage, message, traceback),
         environment=Environment(platform.python_version(), _installed("torch"), "", "none", rubric.recipe.seed),  # no worker ran
         inspection=None, training=None, metrics=_NO_METRICS, criteria=criteria, score=0.0, max_score=max_score,
         reference=load_reference(), diagnostics=None, seconds=0.0, output="",

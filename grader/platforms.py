@@ -8,7 +8,6 @@ in the grader itself, into an errored Grade, and `gradescope` writes a placehold
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import os
 import tempfile
@@ -42,9 +41,8 @@ def safe_grade(submission: str | Path, rubric_path: str | Path = DEFAULT_RUBRIC,
     except (GraderError, ValueError) as e:  # SubmissionNotFound above all: nothing the grader can load
         return api.failed_grade(submission, rubric, mode, str(e), "load")
     except Exception as e:  # noqa: BLE001  (a bug in the grader is reported, never raised)
-        failed = api.failed_grade(submission, rubric, mode, f"the grader itself failed (a bug in the grader, not in your "
-                                  f"submission): {type(e).__name__}: {e}", "evaluate")
-        return dataclasses.replace(failed, error=dataclasses.replace(failed.error, traceback=traceback.format_exc()))
+        return api.failed_grade(submission, rubric, mode, f"the grader itself failed (a bug in the grader, not in your "
+                                f"submission): {type(e).__name__}: {e}", "evaluate", traceback.format_exc())
 
 
 def usage_error_grade(submission: str | Path, rubric_path: str | Path, mode: str, message: str) -> Grade:

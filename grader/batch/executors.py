@@ -11,7 +11,7 @@ import tempfile
 import traceback
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor, as_completed
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from grader import api
@@ -38,16 +38,10 @@ def grade_job(job: Job, rubric: Rubric, split: MnistSplit | None, device: str, t
     except GraderError as e:  # the submission itself is unusable (say, a folder with several model files)
         grade = api.failed_grade(job.path, rubric, "grade", str(e))
     except Exception as e:  # a bug of ours must not stop the class's batch either
-        grade = api.failed_grade(job.path, rubric, "grade", f"internal grader error: {type(e).__name__}: {e}")
-        grade = _with_traceback(grade, traceback.format_exc())
+        grade = api.failed_grade(job.path, rubric, "grade", f"internal grader error: {type(e).__name__}: {e}",
+                                 traceback=traceback.format_exc()[-4000:])
     report = {**json_report.to_dict(grade), "student": job.student}
     return report, _html(grade)
-
-
-def _with_traceback(grade, text: str):
-    import dataclasses
-
-    return dataclasses.replace(grade, error=dataclasses.replace(grade.error, traceback=text[-4000:]))
 
 
 def _html(grade) -> str:
@@ -114,7 +108,5 @@ def _ray_task(job: Job, files: dict[str, bytes], rubric_bytes: bytes, device: st
             (root / name).parent.mkdir(parents=True, exist_ok=True)
             (root / name).write_bytes(content)
         (root / "rubric.toml").write_bytes(rubric_bytes)
-        local = Job(job.student, str(root / Path(job.path).name), job.epochs, job.train_limit, job.isolation)
-        report, html = grade_job(local, load_rubric(root / "rubric.toml"), None, device, threads)
-        report["submission"]["path"] = job.path  # the driver's path, not the node's temporary copy
-        return report, html
+        local = replace(job, path=str(root / Path(job.path).name))
+        return grade_job(local, load_rubric(root / "rubric.toml"), None, device, threads)  # the driver puts its own paths back
