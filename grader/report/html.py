@@ -7,18 +7,16 @@ matplotlib (Agg) and inlined as SVG; digits and feature maps are small PNGs scal
 from __future__ import annotations
 
 import base64
-import functools
 import io
 import math
-import re
 
-import jinja2
 import matplotlib
 import matplotlib.pyplot as plt
 import numpy as np
-from markupsafe import Markup, escape
+from markupsafe import Markup
 
 from grader import __version__
+from grader.report import templates
 from grader.report.advice import CRITERION_ADVICE, FLAG_ADVICE, STAGE_ADVICE, STAGE_WORDS
 from grader.report.charts import svg
 from grader.results import Diagnostics, FeatureMaps, Grade
@@ -26,18 +24,10 @@ from grader.rubric import load_rubric
 
 YOURS, REFERENCE, THRESHOLD = "#2563eb", "#9ca3af", "#dc2626"
 
-@functools.cache
-def _environment() -> jinja2.Environment:
-    env = jinja2.Environment(loader=jinja2.PackageLoader("grader.report", "templates"), autoescape=True,
-                             trim_blocks=True, lstrip_blocks=True, undefined=jinja2.StrictUndefined)
-    env.filters["num"] = lambda v, fmt="{:,}": "" if v is None else fmt.format(v)
-    env.filters["ticks"] = _ticks
-    return env
-
 
 def render(grade: Grade) -> str:
     """The whole report as one HTML page, in ASCII (other characters as entities): safe to write in any encoding."""
-    page = _environment().get_template("report.html").render(
+    page = templates().get_template("report.html").render(
         g=grade, verdict=_verdict(grade), advice=_advice(grade), comparison=_comparison(grade),
         charts=_charts(grade), diagnostics=_diagnostics(grade.diagnostics) if grade.diagnostics else None,
         grader_version=__version__,
@@ -45,11 +35,6 @@ def render(grade: Grade) -> str:
         stage_words=STAGE_WORDS,
     )
     return page.encode("ascii", "xmlcharrefreplace").decode("ascii")
-
-
-def _ticks(text: str) -> Markup:
-    """Escape, then show `backticked` words as code."""
-    return Markup(re.sub(r"`([^`<>]+)`", r"<code>\1</code>", str(escape(text))))
 
 
 def _verdict(grade: Grade) -> dict:

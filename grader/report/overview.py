@@ -10,12 +10,12 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-import jinja2
 import matplotlib.pyplot as plt
 from markupsafe import Markup
 
 from grader import __version__
 from grader.batch.similarity import similar_groups
+from grader.report import templates
 from grader.report.charts import svg
 from grader.rubric import Rubric
 
@@ -25,14 +25,9 @@ ACCURACY_WINDOW = 3.0  # the accuracy histogram spans this many points below the
 
 def render(reports: list[dict], rubric: Rubric, report_link: Callable[[str], str]) -> str:
     """The overview page for a class: `reports` are JSON reports with a "student" key."""
-    env = jinja2.Environment(loader=jinja2.PackageLoader("grader.report", "templates"), autoescape=True,
-                             trim_blocks=True, lstrip_blocks=True, undefined=jinja2.StrictUndefined)
-    env.filters["pct"] = lambda v: "–" if v is None else f"{v:.2f}"
-    env.filters["count"] = lambda v: "–" if v is None else f"{v:,}"
-    env.filters["g"] = lambda v: "–" if v is None else f"{v:g}"
     reports = sorted(reports, key=lambda r: r["student"])
     graded = [r for r in reports if r["status"] != "error"]
-    return env.get_template("overview.html.j2").render(
+    return templates().get_template("overview.html.j2").render(
         rubric=rubric, reports=reports, link=report_link, grader_version=__version__,
         graded=len(graded), errors=[r for r in reports if r["status"] == "error"],
         provisional=[r["student"] for r in reports if r.get("provisional")],
