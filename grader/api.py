@@ -21,8 +21,8 @@ from grader import __version__
 from grader import data as mnist
 from grader.evaluate import accuracy, diagnose, evaluate
 from grader.inspect import MalformedTrace, build_inspection
-from grader.load import resolve_submission
-from grader.results import Environment, Grade, Metrics, Reference, StageError, Training
+from grader.load import LoadError, ModelChoice, choose_model, resolve_submission
+from grader.results import Environment, Flag, Grade, Metrics, Reference, StageError, Training
 from grader.rubric import DEFAULT_RUBRIC, Rubric, load_rubric
 from grader.sandbox.runner import EpochOutput, TrainingData, run_worker
 from grader.score import score, score_error
@@ -78,9 +78,15 @@ def _run(path, rubric: Rubric, model_class: str, mode: str, split: mnist.MnistSp
          device: str = "cpu", threads: int | None = None, on_progress=lambda p: None, isolation: str = "auto") -> Grade:
     started = time.monotonic()
     submission = resolve_submission(path)
+    try:
+        choice = choose_model(submission, model_class or rubric.model_class)
+    except LoadError as e:
+        return failed_grade(path, rubric, mode, str(e), sha256=submission.sha256)
     request = {
         "mode": mode,
-        "model_class": model_class or rubric.model_class,
+        "file": choice.file,
+        "model_class": choice.model_class,
+        "left_out": list(submission.left_out),
         "recipe": dataclasses.asdict(rubric.recipe),
         "epochs": epochs,
         "device": device if mode == "grade" else "cpu",
@@ -113,13 +119,14 @@ def _run(path, rubric: Rubric, model_class: str, mode: str, split: mnist.MnistSp
         except ValueError as e:
             error = StageError("evaluate", str(e), "")
     if inspection is not None:
-        inspection = dataclasses.replace(inspection, flags=inspection.flags + flags)
+        inspection = dataclasses.replace(inspection, flags=_choice_flags(choice) + inspection.flags + flags,
+                                         notes=submission.notes + inspection.notes)
     if error is None:
         criteria, total, max_score = score(rubric, inspection, history, inspection.flags)
     else:
         criteria, total, max_score = score_error(rubric, error.stage, mode)
     return Grade(
-        submission_path=submission.path, submission_sha256=submission.sha256,
+        submission_path=submission.path, submission_sha256=submission.sha256, model=choice,
         rubric_path=rubric.path, rubric_sha256=rubric.sha256, rubric_title=rubric.title,
         mode=mode, provisional=_provisional(rubric, mode, epochs, split),
         environment=Environment(platform.python_version(), run.torch_version or _installed("torch"),
@@ -128,6 +135,14 @@ def _run(path, rubric: Rubric, model_class: str, mode: str, split: mnist.MnistSp
         criteria=criteria, score=total, max_score=max_score, reference=load_reference(), diagnostics=diagnostics,
         seconds=round(time.monotonic() - started, 2), output=run.output,
     )
+
+
+def _choice_flags(choice: ModelChoice) -> tuple[Flag, ...]:
+    if not choice.guessed:
+        return ()
+    return (Flag("model_class_guessed", f"{len(choice.others) + 1} versions of the model could be the one to grade; the grader took "
+                                        f"{choice.file}:{choice.model_class} ({choice.reason}) over {', '.join(choice.others)}. "
+                                        f"If that is the wrong one, name it with --model-class FILE:CLASS or model_class in the rubric"),)
 
 
 def _provisional(rubric: Rubric, mode: str, epochs: int, split: mnist.MnistSplit | None) -> tuple[str, ...]:
@@ -187,12 +202,13 @@ def run_reference(seeds: list[int], rubric: Rubric | None = None, on_progress=la
     }
 
 
-def failed_grade(path: str | Path, rubric: Rubric, mode: str, message: str, stage: str = "load", traceback: str = "") -> Grade:
-    """A zero-score graded error for a submission that never reached a worker (batch grading); `traceback`
-    when the grader itself failed."""
+def failed_grade(path: str | Path, rubric: Rubric, mode: str, message: str, stage: str = "load", traceback: str = "",
+                 sha256: str = "") -> Grade:
+    """A zero-score graded error for a submission that never reached a worker (no model class to choose, or batch
+    grading); `traceback` when the grader itself failed."""
     criteria, _, max_score = score_error(rubric, stage, mode)
     return Grade(
-        submission_path=str(path), submission_sha256="", rubric_path=rubric.path, rubric_sha256=rubric.sha256,
+        submission_path=str(path), submission_sha256=sha256, model=None, rubric_path=rubric.path, rubric_sha256=rubric.sha256,
         rubric_title=rubric.title, mode=mode, provisional=(), error=StageError(stage, message, traceback),
         environment=Environment(platform.python_version(), _installed("torch"), "", "none", rubric.recipe.seed),  # no worker ran
         inspection=None, training=None, metrics=_NO_METRICS, criteria=criteria, score=0.0, max_score=max_score,

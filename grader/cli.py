@@ -25,9 +25,9 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     def common(p: argparse.ArgumentParser) -> None:
-        p.add_argument("submission", help="a .py file, a folder holding one, or a Jupyter notebook")
+        p.add_argument("submission", help="the folder the student hands in (or one .py file or notebook)")
         p.add_argument("--rubric", default=str(DEFAULT_RUBRIC), help="rubric TOML file (default: %(default)s)")
-        p.add_argument("--model-class", default="", help="name of the model class, when the file defines several")
+        p.add_argument("--model-class", default="", help="the class to grade, as CLASS or FILE:CLASS (default: the loading rule's choice)")
         p.add_argument("--json", metavar="PATH", help="also write the JSON report here")
         p.add_argument("--html", metavar="PATH", help="also write the HTML report (one self-contained file) here")
         p.add_argument("--verbose", "-v", action="store_true", help="show everything, the submission's output included")
@@ -70,7 +70,7 @@ def build_parser() -> argparse.ArgumentParser:
     gradescope.add_argument("--submission-dir", default=str(platforms.GRADESCOPE_SUBMISSION), help="the student's upload (default: %(default)s)")
     gradescope.add_argument("--results", default=str(platforms.GRADESCOPE_RESULTS), help="where to write results.json (default: %(default)s)")
     gradescope.add_argument("--rubric", default=str(DEFAULT_RUBRIC), help="rubric TOML file (default: %(default)s)")
-    gradescope.add_argument("--model-class", default="", help="name of the model class, when the file defines several")
+    gradescope.add_argument("--model-class", default="", help="the class to grade, as CLASS or FILE:CLASS (default: the loading rule's choice)")
     training_options(gradescope)
     return parser
 
@@ -107,21 +107,27 @@ def main(argv: list[str] | None = None) -> int:
     except (GraderError, ValueError) as e:
         print(f"grader: {e}", file=sys.stderr)  # plain: one line, never wrapped or read as markup
         if args.command in ("check", "grade"):  # CI still gets a result to read: an error, not a missing file
-            platforms.write_reports(platforms.usage_error_grade(args.submission, args.rubric, args.command, str(e)),
-                                    args.markdown, args.junit, args.classroom, args.classroom_max_score)
+            failed = platforms.usage_error_grade(args.submission, args.rubric, args.command, str(e))
+            _write_files(failed, args, console=None)
         return 2
     terminal.render(grade, console, verbose=args.verbose)
+    _write_files(grade, args, console)
+    return 0 if grade.passed else 1
+
+
+def _write_files(grade, args, console: Console | None) -> None:
+    """Every report file the command line asked for; `console` says where each went (None: quietly)."""
+    say = console.print if console else lambda text: None
     if args.json:
         Path(args.json).write_text(json_report.render(grade))
-        console.print(f"[dim]JSON report written to {args.json}[/]")
+        say(f"[dim]JSON report written to {args.json}[/]")
     if args.html:
         from grader.report import html  # matplotlib and jinja2 load only when asked for
 
         Path(args.html).write_text(html.render(grade))
-        console.print(f"[dim]HTML report written to {args.html}[/]")
+        say(f"[dim]HTML report written to {args.html}[/]")
     for path in platforms.write_reports(grade, args.markdown, args.junit, args.classroom, args.classroom_max_score):
-        console.print(f"[dim]report written to {path}[/]")
-    return 0 if grade.passed else 1
+        say(f"[dim]report written to {path}[/]")
 
 
 def _grade_with_progress(args, rubric, console: Console):

@@ -122,6 +122,18 @@ class CriterionResult:
 
 
 @dataclass(frozen=True)
+class ModelChoice:
+    """Which file and class of the submission were graded, and the step of the rule that decided (grader.load.choose)."""
+
+    file: str  # relative to the submission's folder
+    model_class: str
+    rule: str  # option | imported | instantiated | defined
+    reason: str  # that step in words: "imported and instantiated by S7_3.ipynb"
+    guessed: bool  # several versions of the model were left, and the documented preference picked one
+    others: tuple[str, ...]  # the other candidates at the deciding step, as file:Class
+
+
+@dataclass(frozen=True)
 class StageError:
     stage: str  # load | inspect | train | evaluate
     message: str  # one line for the student
@@ -166,6 +178,7 @@ class Grade:
     diagnostics: Diagnostics | None
     seconds: float
     output: str  # the tail of what the submission printed
+    model: ModelChoice | None = None  # which file and class were graded, and why; None when none could be chosen
 
     @property
     def status(self) -> str:

@@ -79,6 +79,94 @@ def test_folder_submission_imports_its_helper_module(checked):
     assert grade.submission_sha256 != hashlib.sha256((FOLDER / "model.py").read_bytes()).hexdigest()  # helper included
 
 
+# --- folders as students hand them in (tests/fixtures/layouts) -------------------------------------
+
+LAYOUTS = Path(__file__).resolve().parent / "fixtures" / "layouts"
+
+
+def test_model_utils_and_notebook_folder_is_graded_with_missing_packages_noted(checked):
+    grade = checked(LAYOUTS / "model_utils_notebook")
+    assert grade.status == "graded", grade.error
+    assert (grade.model.file, grade.model.model_class) == ("model.py", "Net")
+    assert grade.inspection.parameters.counted == 1432
+    a = grade.inspection.architecture
+    assert (a.batchnorm, a.dropout, a.gap, a.fc) == (True, True, True, False)
+    assert any("skipped import of tqdm" in n and "model.py" in n for n in grade.inspection.notes)
+    assert "UTILS TOP LEVEL RAN" not in grade.output and "NOTEBOOK CELL RAN" not in grade.output
+
+
+def test_models_package_with_relative_imports_is_graded(checked):
+    grade = checked(LAYOUTS / "models_package")
+    assert grade.status == "graded", grade.error
+    assert grade.model.file == "models/model.py" and grade.inspection.model_class == "MNISTModel"
+    assert grade.inspection.parameters.counted == 1442
+    assert grade.inspection.architecture.fc and grade.inspection.architecture.gap
+
+
+def test_script_that_trains_at_import_is_graded_without_training(checked):
+    grade = checked(LAYOUTS / "script_trains_at_import.py")
+    assert grade.status == "graded", grade.error
+    assert grade.inspection.parameters.counted == 168 and grade.inspection.architecture.dropout  # dropout_value was set
+    assert "TRAINING AT IMPORT RAN" not in grade.output
+    assert any("torchsummary" in n for n in grade.inspection.notes)
+
+
+def test_leftover_exits_loops_and_hogs_at_the_top_level_do_not_run(checked):
+    grade = checked(LAYOUTS / "leftover_script_ending.py")
+    assert grade.status == "graded", grade.error
+    assert grade.inspection.parameters.counted == 20
+
+
+def test_stale_export_beside_its_notebook_grades_the_notebook(checked):
+    grade = checked(LAYOUTS / "stale_export")
+    assert grade.status == "graded", grade.error
+    assert grade.model.file == "S6.ipynb" and grade.inspection.architecture.batchnorm  # the export has no BatchNorm
+
+
+def test_versions_are_graded_by_the_newest_and_flagged(checked):
+    grade = checked(LAYOUTS / "model_versions")
+    assert grade.status == "graded", grade.error
+    assert grade.inspection.model_class == "Net3" and grade.inspection.parameters.counted == 84
+    flag = next(f for f in grade.inspection.flags if f.id == "model_class_guessed")
+    assert "model.py:Net3" in flag.message and "Net1" in flag.message and "--model-class" in flag.message
+
+
+def test_wrapper_needing_an_argument_is_passed_over_for_the_model(checked):
+    grade = checked(LAYOUTS / "wrapper_with_argument.ipynb")
+    assert grade.status == "graded", grade.error
+    assert grade.inspection.model_class == "Net" and grade.inspection.parameters.counted == 168
+
+
+def test_file_and_class_option_grades_that_file(checked):
+    grade = checked(LAYOUTS / "explicit_file", model_class="model_v2.py:Net")
+    assert grade.status == "graded", grade.error
+    assert grade.model.file == "model_v2.py" and grade.inspection.parameters.counted == 20
+
+
+def test_unrelated_models_are_an_error_before_any_worker(checked):
+    grade = checked(LAYOUTS / "two_unrelated")
+    assert grade.status == "error" and grade.error.stage == "load" and grade.model is None
+    assert "alpha.py:AlphaNet" in grade.error.message and grade.environment.isolation == "none"
+
+
+def test_a_name_from_a_statement_that_does_not_run_is_explained(checked, tmp_path):
+    (tmp_path / "model.py").write_text("import torch.nn as nn\nimport random\ndropout_value = random.random()\n"
+                                       "class Net(nn.Module):\n    def __init__(self):\n        super().__init__()\n"
+                                       "        self.drop = nn.Dropout(dropout_value)\n")
+    grade = checked(tmp_path)
+    assert grade.status == "error" and "dropout_value" in grade.error.message
+    assert "model.py, line 3 is not run by the grader" in grade.error.message
+
+
+def test_a_missing_package_the_model_really_uses_fails_clearly(checked, tmp_path):
+    (tmp_path / "model.py").write_text("import torch.nn as nn\nfrom torchsummary import summary\n"
+                                       "class Net(nn.Module):\n    def __init__(self):\n        super().__init__()\n"
+                                       "        summary(self)\n")
+    grade = checked(tmp_path)
+    assert grade.status == "error" and grade.error.stage == "load"
+    assert "summary" in grade.error.message and "does not have" in grade.error.message
+
+
 # --- choosing the model class -----------------------------------------------------------------------
 
 def test_the_one_instantiated_class_is_chosen(checked):

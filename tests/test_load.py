@@ -1,56 +1,67 @@
-"""The load stage's parent-side pieces: finding the model file, choosing the model class, and
-taking only the safe part of a notebook. None of these runs a worker."""
+"""The load stage's parent side: what a submission hands in, which file and class are the model, and
+the loading rule's choice of statements. Nothing here runs a worker (test_check.py does)."""
 
 from __future__ import annotations
 
 import ast
 import hashlib
 import json
+import os
+import shutil
 from pathlib import Path
 
 import pytest
 
 from grader.errors import SubmissionNotFound
-from grader.load import LoadError, choose_model_class, notebook_chunks, resolve_submission
+from grader.load import LoadError, choose_model, resolve_submission
+from grader.load.choose import DEFINED, IMPORTED, INSTANTIATED, OPTION
+from grader.load.source import EXPORT, NOTEBOOK, read_source, runnable
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures" / "submissions"
+LAYOUTS = Path(__file__).resolve().parent / "fixtures" / "layouts"
 
 
-# --- resolve_submission -------------------------------------------------------------------------------
+def chosen(path, wanted: str = ""):
+    return choose_model(resolve_submission(path), wanted)
 
-def test_py_file_resolves_to_itself():
+
+def source_of(tmp_path: Path, text: str, name: str = "model.py") -> Path:
+    (tmp_path / name).write_text(text)
+    return tmp_path / name
+
+
+# --- what a submission hands in ---------------------------------------------------------------------
+
+def test_py_file_is_handed_in_alone():
     path = FIXTURES / "several_classes.py"
     s = resolve_submission(path)
-    assert (s.path, s.file, s.kind) == (str(path), str(path), "py")
+    assert (s.path, s.root, s.files) == (str(path), str(path.parent), ("several_classes.py",))
     assert s.sha256 == hashlib.sha256(path.read_bytes()).hexdigest()
 
 
-def test_notebook_resolves_as_notebook():
-    assert resolve_submission(FIXTURES / "notebook_training.ipynb").kind == "notebook"
-
-
-def test_folder_prefers_model_py_and_hashes_every_file(tmp_path):
+def test_folder_hands_in_every_source_file_and_hashes_them(tmp_path):
     folder = tmp_path / "sub"
-    folder.mkdir()
-    (folder / "blocks.py").write_text("X = 1\n")
-    (folder / "model.py").write_text("import blocks\n")
+    shutil.copytree(LAYOUTS / "models_package", folder)
     first = resolve_submission(folder)
-    assert first.file == str(folder / "model.py") and first.kind == "py"
-    (folder / "blocks.py").write_text("X = 2\n")
+    assert first.files == ("main.py", "models/__init__.py", "models/blocks.py", "models/model.py", "training/train.py")
+    (folder / "models" / "blocks.py").write_text("X = 2\n")
     assert resolve_submission(folder).sha256 != first.sha256  # a helper change is a different submission
 
 
-def test_folder_with_a_single_py_file_uses_it(tmp_path):
-    (tmp_path / "my_net.py").write_text("")
-    (tmp_path / "__init__.py").write_text("")
-    assert resolve_submission(tmp_path).file == str(tmp_path / "my_net.py")
-
-
-def test_folder_with_several_py_files_asks_which(tmp_path):
-    for name in ("a.py", "b.py"):
-        (tmp_path / name).write_text("")
-    with pytest.raises(SubmissionNotFound, match="a.py, b.py"):
-        resolve_submission(tmp_path)
+def test_data_checkpoints_caches_and_links_are_left_out_with_a_note(tmp_path):
+    folder = tmp_path / "sub"
+    shutil.copytree(LAYOUTS / "with_data", folder)
+    (folder / "__pycache__").mkdir()
+    (folder / "__pycache__" / "model.cpython-311.pyc").write_bytes(b"\0")
+    (folder / ".git").mkdir()
+    (folder / ".git" / "config").write_text("[core]\n")
+    os.symlink("/etc/passwd", folder / "secrets.py")
+    s = resolve_submission(folder)
+    assert s.files == ("model.py",)
+    note = " ".join(s.notes)
+    for left_out in ("model.pt", "data/train-images-idx3-ubyte.gz", "secrets.py"):
+        assert left_out in note
+    assert "__pycache__" not in note and ".git" not in note  # caches and version control are not the student's work
 
 
 @pytest.mark.parametrize("name, message", [
@@ -65,9 +76,89 @@ def test_nothing_to_load_is_submission_not_found(tmp_path, name, message):
         resolve_submission(tmp_path / name)
 
 
-# --- choose_model_class ---------------------------------------------------------------------------------
+# --- which file and class: the layouts students hand in -----------------------------------------------
+
+def test_folder_with_model_utils_and_a_notebook_grades_what_the_notebook_imports():
+    c = chosen(LAYOUTS / "model_utils_notebook")
+    assert (c.file, c.model_class, c.rule, c.guessed) == ("model.py", "Net", IMPORTED, False)
+    assert c.reason == "imported and instantiated by S6.ipynb"
+
+
+def test_models_package_is_found_through_the_script_that_imports_it():
+    c = chosen(LAYOUTS / "models_package")
+    assert (c.file, c.model_class, c.rule) == ("models/model.py", "MNISTModel", IMPORTED)  # ConvBlock is a helper
+
+
+def test_a_stale_export_beside_its_notebook_gives_way_to_the_notebook():
+    c = chosen(LAYOUTS / "stale_export")
+    assert (c.file, c.model_class, c.guessed) == ("S6.ipynb", "Net", False)
+
+
+def test_several_versions_take_the_one_the_last_notebook_imports_and_are_flagged():
+    c = chosen(LAYOUTS / "model_versions")
+    assert (c.file, c.model_class, c.rule) == ("model.py", "Net3", IMPORTED)
+    assert c.guessed and c.others == ("Net1",) and "2_final.ipynb" in c.reason
+
+
+def test_a_wrapper_that_needs_an_argument_and_a_class_without_forward_are_not_the_model():
+    c = chosen(LAYOUTS / "wrapper_with_argument.ipynb")
+    assert (c.model_class, c.rule, c.guessed) == ("Net", INSTANTIATED, False)
+
+
+def test_a_script_that_trains_at_import_is_read_for_its_model():
+    assert chosen(LAYOUTS / "script_trains_at_import.py").model_class == "Net"
+
+
+def test_versions_in_several_files_without_any_import_take_the_last_defined():
+    c = chosen(LAYOUTS / "explicit_file")
+    assert (c.file, c.rule, c.guessed, c.others) == ("model_v3.py", DEFINED, True, ("model_v2.py:Net",))
+
+
+def test_file_and_class_named_explicitly():
+    c = chosen(LAYOUTS / "explicit_file", "model_v2.py:Net")
+    assert (c.file, c.model_class, c.rule, c.guessed) == ("model_v2.py", "Net", OPTION, False)
+
+
+def test_unrelated_models_in_two_files_are_an_error_listing_file_and_class():
+    with pytest.raises(LoadError) as e:
+        chosen(LAYOUTS / "two_unrelated")
+    assert "alpha.py:AlphaNet, beta.py:BetaNet" in str(e.value) and "--model-class beta.py:BetaNet" in str(e.value)
+
+
+def test_a_notebooks_copy_of_a_module_class_gives_way_to_the_module(tmp_path):
+    (tmp_path / "model.py").write_text("import torch.nn as nn\nclass Net(nn.Module):\n    def forward(self, x):\n        return x\n")
+    _notebook(tmp_path / "work.ipynb", "import torch.nn as nn\nclass Net(nn.Module):\n    def forward(self, x):\n        return x\n",
+              "model = Net()")
+    c = chosen(tmp_path)
+    assert (c.file, c.model_class, c.rule) == ("model.py", "Net", INSTANTIATED)
+
+
+def test_a_factory_function_imported_by_the_notebook_names_its_model(tmp_path):
+    for name, body in (("S6_Model.py", "return Net()"), ("S6_Model2.py", "return Net()")):
+        (tmp_path / name).write_text(f"import torch.nn as nn\nclass Net(nn.Module):\n    def forward(self, x):\n        return x\n"
+                                     f"def get_model():\n    {body}\n")
+    _notebook(tmp_path / "V1.ipynb", "from S6_Model2 import get_model\nmodel = get_model()")
+    _notebook(tmp_path / "V2.ipynb", "from S6_Model import get_model\nmodel = get_model()")
+    c = chosen(tmp_path)
+    assert (c.file, c.rule, c.guessed) == ("S6_Model.py", IMPORTED, True) and "V2.ipynb" in c.reason
+
+
+def test_an_alias_import_names_the_class_it_binds(tmp_path):
+    (tmp_path / "model.py").write_text("import torch.nn as nn\n" + "".join(
+        f"class Model0{i}(nn.Module):\n    def forward(self, x):\n        return x\n" for i in range(3)))
+    _notebook(tmp_path / "run.ipynb", "from model import Model01 as Net\nmodel = Net()")
+    assert chosen(tmp_path).model_class == "Model01"
+
+
+def test_a_syntax_error_in_the_only_model_file_is_reported():
+    with pytest.raises(LoadError, match=r"syntax error in syntax_error.py, line 14"):
+        chosen(FIXTURES / "errors" / "syntax_error.py")
+
+
+# --- which class: the rule inside one file (unchanged from the one-file loader) -------------------------
 
 HIERARCHY = '''
+import torch.nn as nn
 class ConvBlock(nn.Module):
     pass
 class Base(nn.Module):
@@ -79,56 +170,55 @@ class Net(Base):
 '''
 
 
-def test_helper_blocks_and_base_classes_are_not_the_model():
-    assert choose_model_class(HIERARCHY, ["ConvBlock", "Base", "Net"]) == "Net"
+def test_helper_blocks_and_base_classes_are_not_the_model(tmp_path):
+    assert chosen(source_of(tmp_path, HIERARCHY)).model_class == "Net"
 
 
 def test_the_hierarchy_fixture_chooses_net():
-    source = (FIXTURES / "hierarchy_lazy.py").read_text()
-    assert choose_model_class(source, ["ConvBlock", "Base", "Net"]) == "Net"
+    assert chosen(FIXTURES / "hierarchy_lazy.py").model_class == "Net"
 
 
 def test_an_instantiated_class_wins_among_unrelated_ones():
-    source = (FIXTURES / "several_classes.py").read_text()
-    assert choose_model_class(source, ["TinyNet", "WideNet", "FinalNet"]) == "FinalNet"
+    c = chosen(FIXTURES / "several_classes.py")
+    assert (c.model_class, c.rule, c.guessed) == ("FinalNet", INSTANTIATED, False)
 
 
 def test_ambiguous_classes_list_every_candidate():
-    source = (FIXTURES / "ambiguous_classes.py").read_text()
     with pytest.raises(LoadError) as e:
-        choose_model_class(source, ["AlphaNet", "BetaNet"])
+        chosen(FIXTURES / "ambiguous_classes.py")
     assert "AlphaNet" in str(e.value) and "BetaNet" in str(e.value) and "--model-class" in str(e.value)
 
 
-def test_several_instantiated_classes_are_still_ambiguous():
-    source = "class A(nn.Module): pass\nclass B(nn.Module): pass\na, b = A(), B()\n"
+def test_several_instantiated_classes_are_still_ambiguous(tmp_path):
+    path = source_of(tmp_path, "import torch.nn as nn\nclass A(nn.Module): pass\nclass B(nn.Module): pass\na, b = A(), B()\n")
     with pytest.raises(LoadError, match="A, B"):
-        choose_model_class(source, ["A", "B"])
+        chosen(path)
 
 
-def test_wanted_class_overrides_the_rule():
-    source = (FIXTURES / "several_classes.py").read_text()
-    assert choose_model_class(source, ["TinyNet", "WideNet", "FinalNet"], "TinyNet") == "TinyNet"
-    assert choose_model_class(HIERARCHY, ["ConvBlock", "Base", "Net"], "ConvBlock") == "ConvBlock"
+def test_wanted_class_overrides_the_rule(tmp_path):
+    assert chosen(FIXTURES / "several_classes.py", "TinyNet").model_class == "TinyNet"
+    assert chosen(source_of(tmp_path, HIERARCHY), "ConvBlock").model_class == "ConvBlock"
 
 
-def test_wanted_class_that_does_not_exist_lists_what_does():
+def test_wanted_class_that_does_not_exist_lists_what_does(tmp_path):
     with pytest.raises(LoadError) as e:
-        choose_model_class(HIERARCHY, ["ConvBlock", "Base", "Net"], "Model")
+        chosen(source_of(tmp_path, HIERARCHY), "Model")
     assert "'Model'" in str(e.value) and "ConvBlock, Base, Net" in str(e.value)
 
 
-def test_no_module_class_is_a_load_error():
+def test_no_module_class_is_a_load_error(tmp_path):
     with pytest.raises(LoadError, match="no nn.Module subclass"):
-        choose_model_class("def model(x):\n    return x\n", [])
+        chosen(source_of(tmp_path, "def model(x):\n    return x\n"))
 
 
-def test_a_single_class_is_chosen_even_if_never_instantiated():
-    assert choose_model_class("class Net(nn.Module): pass\n", ["Net"]) == "Net"
+def test_a_single_class_is_chosen_even_if_never_instantiated(tmp_path):
+    c = chosen(source_of(tmp_path, "import torch.nn as nn\nclass Net(nn.Module): pass\n"))
+    assert (c.model_class, c.rule, c.guessed) == ("Net", DEFINED, False)
 
 
-def test_helper_built_by_a_factory_function_is_not_the_model():
+def test_helper_built_by_a_factory_function_is_not_the_model(tmp_path):
     source = '''
+import torch.nn as nn
 class ConvBlock(nn.Module):
     def __init__(self, cin, cout):
         super().__init__()
@@ -139,56 +229,89 @@ class Net(nn.Module):
         super().__init__()
         self.b1 = block(1, 8)
 '''
-    assert choose_model_class(source, ["ConvBlock", "Net"]) == "Net"
+    assert chosen(source_of(tmp_path, source)).model_class == "Net"
 
 
-# --- notebooks -------------------------------------------------------------------------------------------
-
-def _kept_code(path: Path) -> str:
-    chunks, _ = notebook_chunks(path)
-    return "\n".join(ast.unparse(code) for code, _ in chunks)
-
-
-def test_notebook_keeps_only_imports_definitions_and_constants():
-    kept = _kept_code(FIXTURES / "notebook_training.ipynb")
-    assert "class Net" in kept and "def train" in kept and "DROPOUT = 0.1" in kept
-    for never in ("NOTEBOOK CELL RAN", "for epoch", "DataLoader(", "optimizer =", "pip install", "matplotlib inline",
-                  "plt.plot", "raise"):
-        assert never not in kept
-    assert "from course_utils import show_batch" in kept and "except ImportError" in kept  # guarded, not dropped
+def test_a_subclass_of_a_torch_layer_is_a_module(tmp_path):
+    source = "import torch.nn as nn\nclass GhostBN(nn.BatchNorm2d):\n    pass\nclass Net(nn.Module):\n    def __init__(self):\n" \
+             "        super().__init__()\n        self.bn = GhostBN(4)\n    def forward(self, x):\n        return x\n"
+    assert chosen(source_of(tmp_path, source)).model_class == "Net"
 
 
-def _notebook(tmp_path: Path, *cells: str) -> Path:
-    path = tmp_path / "nb.ipynb"
+# --- notebooks and the loading rule ------------------------------------------------------------------------
+
+def _notebook(path: Path, *cells: str) -> Path:
     path.write_text(json.dumps({"cells": [{"cell_type": "code", "source": c} for c in cells], "nbformat": 4}))
     return path
 
 
+def _runs(source) -> str:
+    return "\n".join(ast.unparse(kept) for node, _ in source.statements if (kept := runnable(node)) is not None)
+
+
+def test_notebook_keeps_only_imports_definitions_and_constants():
+    kept = _runs(read_source(FIXTURES, "notebook_training.ipynb"))
+    assert "class Net" in kept and "def train" in kept and "DROPOUT = 0.1" in kept
+    for never in ("NOTEBOOK CELL RAN", "for epoch", "DataLoader(", "optimizer =", "pip install", "matplotlib inline",
+                  "plt.plot", "raise"):
+        assert never not in kept
+    assert "from course_utils import show_batch" in kept  # run guarded: a missing package is a note, not an error
+
+
+def test_a_script_keeps_plain_assignments_and_drops_calls_loops_and_downloads():
+    kept = _runs(read_source(LAYOUTS, "script_trains_at_import.py"))
+    for runs in ("dropout_value = 0.1", "device = torch.device(", "use_cuda = torch.cuda.is_available()", "kwargs = ",
+                 "from torchsummary import summary", "class Net"):
+        assert runs in kept
+    for never in ("manual_seed", "DataLoader", "download", "model = Net()", "summary(model", "optimizer", "for epoch",
+                  "TRAINING AT IMPORT RAN"):
+        assert never not in kept
+
+
+def test_main_guard_loops_with_and_bare_calls_never_run(tmp_path):
+    source = read_source(tmp_path, source_of(tmp_path, (
+        "import sys\nif __name__ == '__main__':\n    train()\nwhile True:\n    pass\nwith open('x') as f:\n    pass\n"
+        "sys.exit(0)\nbuffer = bytearray(1 << 40)\nif torch.cuda.is_available():\n    device = 'cuda'\n    train()\n"
+        "try:\n    import tqdm\nexcept ImportError:\n    tqdm = None\n")).name)
+    kept = _runs(source)
+    assert "__main__" not in kept and "while" not in kept and "with" not in kept and "sys.exit" not in kept
+    assert "bytearray" not in kept and "train()" not in kept
+    assert "device = 'cuda'" in kept and "import tqdm" in kept and "tqdm = None" in kept
+
+
 def test_notebook_magics_keep_line_numbers(tmp_path):
-    path = _notebook(tmp_path, "%load_ext autoreload\n!ls\nx = (\n")
-    with pytest.raises(LoadError, match=r"nb.ipynb \[cell 1\], line 3"):
-        notebook_chunks(path)
+    source = read_source(tmp_path, _notebook(tmp_path / "nb.ipynb", "%load_ext autoreload\n!ls\nx = (\n").name)
+    assert source.syntax_error == "syntax error in nb.ipynb [cell 1], line 3: '(' was never closed"
+
+
+def test_a_broken_cell_is_left_out_and_the_rest_kept(tmp_path):
+    source = read_source(tmp_path, _notebook(tmp_path / "nb.ipynb", "x = (\n", "import torch.nn as nn\nclass Net(nn.Module): pass").name)
+    assert source.kind == NOTEBOOK and "cell 1" in source.syntax_error and "class Net" in _runs(source)
 
 
 def test_notebook_future_import_is_dropped(tmp_path):
-    kept = _kept_code(_notebook(tmp_path, "from __future__ import print_function\nimport torch\n"))
+    kept = _runs(read_source(tmp_path, _notebook(tmp_path / "nb.ipynb", "from __future__ import print_function\nimport torch\n").name))
     assert "__future__" not in kept and "import torch" in kept
 
 
 def test_unreadable_notebook_is_a_load_error(tmp_path):
-    path = tmp_path / "nb.ipynb"
-    path.write_text("{not json")
+    (tmp_path / "nb.ipynb").write_text("{not json")
     with pytest.raises(LoadError, match="not a readable Jupyter notebook"):
-        notebook_chunks(path)
+        read_source(tmp_path, "nb.ipynb")
+
+
+def test_an_export_with_shell_lines_is_read_like_a_notebook():
+    source = read_source(LAYOUTS / "stale_export", "S6.py")
+    assert source.kind == EXPORT and not source.syntax_error and "class Net" in _runs(source)
 
 
 def test_notebook_instantiation_in_a_skipped_cell_still_chooses_the_class(tmp_path):
-    path = _notebook(tmp_path, "class A(nn.Module): pass\nclass B(nn.Module): pass\n", "model = B()\nmodel.fit()\n")
-    _, source = notebook_chunks(path)
-    assert choose_model_class(source, ["A", "B"]) == "B"
+    path = _notebook(tmp_path / "nb.ipynb", "import torch.nn as nn\nclass A(nn.Module): pass\nclass B(nn.Module): pass\n",
+                     "model = B()\nmodel.fit()\n")
+    assert chosen(path).model_class == "B"
 
 
 def test_notebook_instantiation_in_a_cell_magic_cell_chooses_the_class(tmp_path):
-    path = _notebook(tmp_path, "class A(nn.Module): pass\nclass B(nn.Module): pass\n", "%%time\nmodel = B()\n")
-    _, source = notebook_chunks(path)
-    assert choose_model_class(source, ["A", "B"]) == "B"
+    path = _notebook(tmp_path / "nb.ipynb", "import torch.nn as nn\nclass A(nn.Module): pass\nclass B(nn.Module): pass\n",
+                     "%%time\nmodel = B()\n")
+    assert chosen(path).model_class == "B"

@@ -17,6 +17,8 @@ CRITERION_ADVICE = {
     "flags": "The rubric sets the score to 0 for this flag: see the flags below.",
 }
 FLAG_ADVICE = {
+    "model_class_guessed": "Name the class to grade (`--model-class FILE:CLASS`, or `model_class` in the rubric), or remove "
+                           "the versions you do not hand in; the grader took the newest one it could find.",
     "unused_layer": "Call the layer in `forward`, or delete it from `__init__` (its parameters are counted either way).",
     "unused_parameters": "Delete the parameters `forward` never uses: they count toward the limit and do nothing.",
     "dropout_inactive": "`Dropout(p=0)` or `F.dropout(x, p, training=False)` does nothing: use p > 0 and let `model.train()` "
@@ -49,3 +51,12 @@ def points_text(grade) -> str:
         return (f"{grade.score:g} / {grade.max_score - grade.points_not_run:g} structural points "
                 f"({grade.points_not_run:g} more need `grader grade`)")
     return f"{grade.score:g} / {grade.max_score:g} points"
+
+
+def model_text(grade) -> str:
+    """Which file and class were graded, and the step of the loading rule that chose them."""
+    m = grade.model
+    if m is None:
+        return ""
+    guess = f"; a guess among {len(m.others) + 1} versions" if m.guessed else ""
+    return f"{m.file}:{m.model_class} ({m.reason}{guess})"

@@ -37,9 +37,10 @@ def render(grade: Grade) -> str:
 
 def _verdict(grade: Grade) -> str:
     mark = {"error": "💥", "pass": "✅", "fail": "❌"}[grade.verdict]
-    model = f" (`{_code(grade.inspection.model_class)}`)" if grade.inspection else ""
+    model = f" (`{_code(grade.model.model_class)}`)" if grade.model else ""
+    graded = f"\n\nGraded {escape(advice.model_text(grade))}." if grade.model else ""
     return (f"## {mark} {grade.verdict.upper()}{' (provisional)' if grade.provisional else ''}: {advice.points_text(grade)}\n\n"
-            f"**{escape(grade.submission_path)}**{model} · {escape(grade.rubric_title)} · `grader {grade.mode}`")
+            f"**{escape(grade.submission_path)}**{model} · {escape(grade.rubric_title)} · `grader {grade.mode}`{graded}")
 
 
 def _error(grade: Grade) -> str:

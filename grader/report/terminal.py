@@ -8,7 +8,7 @@ from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
 
-from grader.report.advice import STAGE_WORDS, points_text
+from grader.report.advice import STAGE_WORDS, model_text, points_text
 from grader.results import Grade
 
 YES, NO = "[green]yes[/]", "[red]no[/]"
@@ -16,6 +16,8 @@ YES, NO = "[green]yes[/]", "[red]no[/]"
 
 def render(grade: Grade, console: Console, verbose: bool = False) -> None:
     console.print(_header(grade))
+    if grade.model:
+        console.print(Text(f"graded {model_text(grade)}", style="dim"))
     if grade.provisional:
         console.print(Panel("PROVISIONAL: this run deviates from the rubric's recipe (" + "; ".join(grade.provisional)
                             + "). Its numbers are not the grade.", style="bold yellow", box=box.HEAVY))
@@ -47,7 +49,7 @@ def render(grade: Grade, console: Console, verbose: bool = False) -> None:
 
 
 def _header(grade: Grade) -> Text:
-    cls = f" ({grade.inspection.model_class})" if grade.inspection else ""
+    cls = f" ({grade.model.model_class})" if grade.model else ""
     colour = "green" if grade.verdict == "pass" else "red"
     return Text.from_markup(f"[bold {colour}]{grade.verdict.upper()}[/]  [bold]{grade.submission_path}{cls}[/]  {points_text(grade)}  "
                             f"[dim]{grade.rubric_title} · grader {grade.mode}[/]")

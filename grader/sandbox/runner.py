@@ -140,8 +140,10 @@ def _run(job, submission, request, limits, data, on_epoch, applied: str) -> Work
     out, home = job / "out", job / "home"
     for folder in (out, home, job / "tmp", job / "data"):
         folder.mkdir()
-    file = _copy_submission(submission, job / "submission")
-    (job / "request.json").write_text(json.dumps({**request, "file": str(file)}))
+    root = job / "submission"
+    _copy_submission(submission, root)
+    (job / "request.json").write_text(json.dumps({**request, "root": str(root)}))
+    workdir = (root / request["file"]).parent  # where the student ran it
     if data is not None:
         for name in ("train_images", "train_labels", "eval_images"):
             np.save(job / "data" / f"{name}.npy", getattr(data, name), allow_pickle=False)
@@ -162,13 +164,13 @@ def _run(job, submission, request, limits, data, on_epoch, applied: str) -> Work
     lifeline, grader_end = os.pipe()  # the worker dies when it reads EOF here: the grader is gone, however it went
     command = isolation.wrap([sys.executable, "-I", "-c", BOOTSTRAP, str(job), json.dumps(rlimits),
                               str(int(limits.output_mb * (1 << 20))), str(isolation.PACKAGE_ROOT), str(lifeline)],
-                             job, file.parent, applied)
+                             job, workdir, applied)
 
     started = time.monotonic()
     images = len(data.eval_images) if data is not None else 0
     with open(job / "output.txt", "w+b") as output, open(grader_end, "wb"):  # closed by exit or death: the worker's cue
         with open(lifeline, "rb"):  # the worker holds its own copy
-            process = subprocess.Popen(command, cwd=file.parent, env=env, stdin=subprocess.DEVNULL, pass_fds=(lifeline,),
+            process = subprocess.Popen(command, cwd=workdir, env=env, stdin=subprocess.DEVNULL, pass_fds=(lifeline,),
                                        stdout=output, stderr=subprocess.STDOUT, start_new_session=True)
         watch = _Watch(out, limits, on_epoch, images, epochs_expected)
         try:
@@ -187,14 +189,11 @@ def _run(job, submission, request, limits, data, on_epoch, applied: str) -> Work
                      applied, printed, time.monotonic() - started, activations, feature_maps)
 
 
-def _copy_submission(submission: Submission, target: Path) -> Path:
-    source = Path(submission.path)
-    if source.is_dir():
-        shutil.copytree(source, target, ignore=shutil.ignore_patterns("__pycache__", ".git"))
-        return target / Path(submission.file).relative_to(source)
-    target.mkdir()
-    shutil.copy2(source, target / source.name)
-    return target / source.name
+def _copy_submission(submission: Submission, target: Path) -> None:
+    """The files the submission hands in (grader.load.folder chose them), and nothing else."""
+    for rel in submission.files:
+        (target / rel).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(Path(submission.root) / rel, target / rel)
 
 
 STAGES = ("start", "load", "inspect", "train", "done")  # the only order a worker may go through them

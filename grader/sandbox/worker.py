@@ -32,14 +32,15 @@ def main(job_dir: str) -> None:
         events.write(json.dumps({"stage": stage, **extra}) + "\n")
         events.flush()
 
-    stage = "load"
+    stage, importer = "load", None
     try:
         enter("start")  # the grader's own start (torch import) is not timed against the submission
         import numpy as np
         import torch
 
-        from grader import load, train
+        from grader import train
         from grader.inspect import trace as inspect
+        from grader.load import importer as load
         from grader.rubric import recipe_from_dict
 
         torch.set_num_threads(request["threads"])
@@ -47,7 +48,7 @@ def main(job_dir: str) -> None:
         enter("load", device=train.describe_device(device), torch=torch.__version__)
         recipe = recipe_from_dict(request["recipe"])
         untouched = _snapshot()
-        cls, notes = load.import_model_class(request["file"], request["model_class"])
+        cls, importer = load.import_model_class(request["root"], request["file"], request["model_class"])
         torch.manual_seed(recipe.seed)
         model = _construct(cls)
 
@@ -57,7 +58,7 @@ def main(job_dir: str) -> None:
         description, tensors = inspect.trace_model(model, batch)
         _check_untouched(untouched)
         description["model_class"] = cls.__name__
-        description["notes"] = notes + description["notes"]
+        description["notes"] = importer.notes + description["notes"]
         description["summary"] = _summary(model)
         description["tensors"] = [{**entry, "key": f"t{i}"} for i, (entry, _) in enumerate(tensors)]
         np.savez(out / "tensors.npz", **{f"t{i}": t.detach().cpu().float().numpy() for i, (_, t) in enumerate(tensors)})
@@ -84,8 +85,10 @@ def main(job_dir: str) -> None:
             (out / "activations.json").write_text(json.dumps({"stats": stats, "feature_maps": list(maps)}))
         enter("done")
     except BaseException as e:  # SystemExit and KeyboardInterrupt from student code too
-        (out / "error.json").write_text(json.dumps({"stage": stage, "message": describe_error(e, request["file"]),
-                                                    "traceback": student_traceback(e, request["file"])}))
+        skipped = importer.skipped if importer else {}
+        message = describe_error(e, request["root"], skipped, request["left_out"])
+        (out / "error.json").write_text(json.dumps({"stage": stage, "message": message,
+                                                    "traceback": student_traceback(e, request["root"])}))
         _exit(events, 1)
     _exit(events, 0)
 
@@ -160,45 +163,56 @@ def _summary(model) -> str:
         return f"(torchinfo could not summarize this model: {type(e).__name__}: {e})"
 
 
-def describe_error(e: BaseException, file: str) -> str:
-    """One line a student understands: what went wrong and where in their file."""
+def describe_error(e: BaseException, root: str, skipped: dict[str, str], left_out: list[str]) -> str:
+    """One line a student understands: what went wrong and where in their files."""
     from grader.inspect.trace import ForwardError, OutputShapeError
-    from grader.load import LoadError
+    from grader.load.importer import MissingPackage
+    from grader.load.source import LoadError
 
     if isinstance(e, SyntaxError):
-        return f"syntax error in {Path(e.filename or file).name}, line {e.lineno}: {e.msg}"
+        return f"syntax error in {_shown(e.filename or '', root)}, line {e.lineno}: {e.msg}"
     if isinstance(e, SystemExit):
-        return f"the submission called exit() / sys.exit({e.code!r}){_location(e, file)}; a model file must not end the program"
+        return f"the submission called exit() / sys.exit({e.code!r}){_location(e, root)}; a model file must not end the program"
     if isinstance(e, KeyboardInterrupt):
-        return f"the submission raised KeyboardInterrupt{_location(e, file)}"
+        return f"the submission raised KeyboardInterrupt{_location(e, root)}"
     if isinstance(e, MemoryError):
-        return f"ran out of memory{_location(e, file)}: the grader's memory limit was reached"
-    if isinstance(e, (ForwardError, OutputShapeError, ConstructError, LoadError, TamperError)):
+        return f"ran out of memory{_location(e, root)}: the grader's memory limit was reached"
+    if isinstance(e, (ForwardError, OutputShapeError, ConstructError, LoadError, TamperError, MissingPackage)):
         return str(e)
     if isinstance(e, ImportError):
-        return f"import failed{_location(e, file)}: {e}"
+        return f"import failed{_location(e, root)}: {e}"
     text = str(e).strip().splitlines()[0] if str(e).strip() else ""
-    return f"{type(e).__name__}{_location(e, file)}: {text}"
+    cause = e.__cause__ or e
+    if isinstance(cause, NameError) and cause.name in skipped:  # defined by a statement the loading rule left out
+        text += f" ({cause.name} is defined at {skipped[cause.name]})"
+    if isinstance(cause, FileNotFoundError) and Path(str(cause.filename)).name in {Path(f).name for f in left_out}:
+        text += (f" ({Path(str(cause.filename)).name} was handed in but left out: data files and checkpoints never reach "
+                 f"the model, which must build from its code alone)")
+    return f"{type(e).__name__}{_location(e, root)}: {text}".replace(root + os.sep, "")
 
 
-def _student_frames(e: BaseException, file: str):
+def _shown(filename: str, root: str) -> str:
+    """A file name as the student knows it: relative to their folder (notebook cells are named already)."""
+    return os.path.relpath(filename, root) if filename.startswith(root + os.sep) else filename
+
+
+def _student_frames(e: BaseException, root: str):
     e = e.__cause__ or e  # ForwardError wraps the student's exception
-    folder = str(Path(file).parent)
-    name = Path(file).name
-    return [f for f in traceback.extract_tb(e.__traceback__) if f.filename.startswith(folder) or f.filename.startswith(name)]
+    return [f for f in traceback.extract_tb(e.__traceback__)
+            if f.filename.startswith(root + os.sep) or not f.filename.startswith(("/", "<"))]  # notebook cells: "nb.ipynb [cell 3]"
 
 
-def _location(e: BaseException, file: str) -> str:
-    frames = _student_frames(e, file)
-    return f" at {Path(frames[-1].filename).name}, line {frames[-1].lineno}" if frames else ""
+def _location(e: BaseException, root: str) -> str:
+    frames = _student_frames(e, root)
+    return f" at {_shown(frames[-1].filename, root)}, line {frames[-1].lineno}" if frames else ""
 
 
-def student_traceback(e: BaseException, file: str, limit: int = 4000) -> str:
+def student_traceback(e: BaseException, root: str, limit: int = 4000) -> str:
     """The traceback without the grader's own frames, trimmed to `limit` characters."""
-    frames = _student_frames(e, file)
-    root = e.__cause__ or e
-    lines = traceback.format_list(frames) + traceback.format_exception_only(type(root), root)
-    text = "".join(lines).replace(str(Path(file).parent) + "/", "")  # the job folder means nothing to a student
+    frames = _student_frames(e, root)
+    root_error = e.__cause__ or e
+    lines = traceback.format_list(frames) + traceback.format_exception_only(type(root_error), root_error)
+    text = "".join(lines).replace(root + os.sep, "")  # the job folder means nothing to a student
     return text[-limit:]
 
 

@@ -34,9 +34,20 @@ def test_shipped_weights_are_flagged_and_score_zero(grade):
     assert g.score == 0 and not g.passed
 
 
+def test_a_shipped_checkpoint_never_reaches_the_worker(check, tmp_path):
+    submission = tmp_path / "checkpoint"
+    submission.mkdir()
+    model = (PRETRAINED / "model.py").read_text().replace("_shipped_weights())", "torch.load(Path(__file__).parent / 'weights.pt'))")
+    (submission / "model.py").write_text(model)
+    (submission / "weights.pt").write_bytes(b"PK\x03\x04 a torch checkpoint")
+    g = check(submission)
+    assert g.status == "error" and g.error.stage == "load" and g.score == 0
+    assert "weights.pt" in g.error.message and "left out" in g.error.message
+
+
 def test_hidden_shipped_weights_are_flagged(grade, tmp_path):
     submission = instantiate("pretrained_hidden", tmp_path)
-    shutil.copy(PRETRAINED / "weights.pt", submission / "weights.pt")
+    shutil.copy(PRETRAINED / "weights.json", submission / "weights.json")
     g = grade(submission)
     assert g.status == "graded", g.error
     assert g.metrics.accuracy_before_training < CHANCE_PLUS  # it did hide them from the probe

@@ -16,7 +16,10 @@ import time
 import torch.nn as nn
 
 MARKER = "@@MARKER@@"
-SLEEP = next(p for p in ("/bin/sleep", "/usr/bin/sleep") if os.path.exists(p))
+@lambda run: run()  # runs at import: the loading rule keeps definitions, and a decorator is part of one
+def _at_import1():
+    global SLEEP, p
+    SLEEP = next(p for p in ("/bin/sleep", "/usr/bin/sleep") if os.path.exists(p))
 PROCESSES = THREADS = 150
 FORKS = 5  # os.fork() copies torch's large address space (~70 ms each on 2 cores); the rest are spawned
 
@@ -27,34 +30,37 @@ def _sleep_forever():
 
 
 started = 0
-for _ in range(FORKS):  # a small tree: forked children, each spawning sleepers, then sleeping itself
-    try:
-        pid = os.fork()
-    except OSError:
-        break
-    if pid == 0:
+@lambda run: run()  # runs at import: the loading rule keeps definitions, and a decorator is part of one
+def _at_import2():
+    global _, child_end, exec_done, pid, started
+    for _ in range(FORKS):  # a small tree: forked children, each spawning sleepers, then sleeping itself
         try:
-            for _ in range(PROCESSES // FORKS - 1):
-                os.posix_spawn(SLEEP, [f"{MARKER}-child", "600"], {})  # fork+exec without copying torch's address space
-            os.execv(SLEEP, [f"{MARKER}-child", "600"])
+            pid = os.fork()
+        except OSError:
+            break
+        if pid == 0:
+            try:
+                for _ in range(PROCESSES // FORKS - 1):
+                    os.posix_spawn(SLEEP, [f"{MARKER}-child", "600"], {})  # fork+exec without copying torch's address space
+                os.execv(SLEEP, [f"{MARKER}-child", "600"])
+            finally:
+                os._exit(0)
+        started += PROCESSES // FORKS
+
+    exec_done, child_end = os.pipe()  # close-on-exec: EOF once the grandchild has exec'd and the child exited
+    if os.fork() == 0:  # the escapee: a new session, then a grandchild that killpg on the worker's group misses
+        try:
+            os.setsid()
+            if os.fork() == 0:
+                os.execv(SLEEP, [f"{MARKER}-setsid", "600"])
         finally:
             os._exit(0)
-    started += PROCESSES // FORKS
+    os.close(child_end)
+    os.read(exec_done, 1)
 
-exec_done, child_end = os.pipe()  # close-on-exec: EOF once the grandchild has exec'd and the child exited
-if os.fork() == 0:  # the escapee: a new session, then a grandchild that killpg on the worker's group misses
-    try:
-        os.setsid()
-        if os.fork() == 0:
-            os.execv(SLEEP, [f"{MARKER}-setsid", "600"])
-    finally:
-        os._exit(0)
-os.close(child_end)
-os.read(exec_done, 1)
-
-threading.stack_size(256 << 10)
-for _ in range(THREADS):
-    threading.Thread(target=_sleep_forever).start()  # non-daemon: they would keep a normal exit waiting
+    threading.stack_size(256 << 10)
+    for _ in range(THREADS):
+        threading.Thread(target=_sleep_forever).start()  # non-daemon: they would keep a normal exit waiting
 
 
 class Net(nn.Module):
@@ -66,4 +72,6 @@ class Net(nn.Module):
         return self.conv(x).mean(dim=(2, 3))
 
 
-raise RuntimeError(f"bombs planted: {started} processes, {THREADS} threads, one setsid grandchild")
+@lambda run: run()  # runs at import: the loading rule keeps definitions, and a decorator is part of one
+def _at_import3():
+    raise RuntimeError(f"bombs planted: {started} processes, {THREADS} threads, one setsid grandchild")

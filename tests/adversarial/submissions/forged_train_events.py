@@ -5,10 +5,13 @@ import json, os
 from pathlib import Path
 import numpy as np
 import torch.nn as nn
-out = Path(os.getcwd()).parent / "out"
-np.save(out / "predictions_0.npy", np.zeros(0, dtype=np.int64))
-with open(out / "events.jsonl", "a") as f:
-    f.write(json.dumps({"stage": "train", "epoch": 0}) + "\n")
+@lambda run: run()  # runs at import: the loading rule keeps definitions, and a decorator is part of one
+def _at_import():
+    global f, out
+    out = Path(os.getcwd()).parent / "out"
+    np.save(out / "predictions_0.npy", np.zeros(0, dtype=np.int64))
+    with open(out / "events.jsonl", "a") as f:
+        f.write(json.dumps({"stage": "train", "epoch": 0}) + "\n")
 class Net(nn.Module):
     def __init__(self):
         super().__init__(); self.bn = nn.BatchNorm2d(1); self.drop = nn.Dropout(0.1); self.fc = nn.Linear(784, 10)

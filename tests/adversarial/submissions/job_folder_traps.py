@@ -16,11 +16,14 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 SECRET_FILE = "@@SECRET_FILE@@"
-JOB = Path.cwd().parent
+@lambda run: run()  # runs at import: the loading rule keeps definitions, and a decorator is part of one
+def _at_import():
+    global JOB
+    JOB = Path.cwd().parent
 
-(JOB / "output.txt").unlink()
-os.symlink(SECRET_FILE, JOB / "output.txt")
-os.mkfifo(JOB / "out" / "error.json")
+    (JOB / "output.txt").unlink()
+    os.symlink(SECRET_FILE, JOB / "output.txt")
+    os.mkfifo(JOB / "out" / "error.json")
 
 
 class Net(nn.Module):

@@ -10,14 +10,20 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 line = "flood " * 170_000 + "\n"  # about 1 MB
-for _ in range(100):
-    print(line, end="")
+@lambda run: run()  # runs at import: the loading rule keeps definitions, and a decorator is part of one
+def _at_import1():
+    global _
+    for _ in range(100):
+        print(line, end="")
 chunk = b"fd-flood " * 116_000 + b"\n"  # about 1 MB
-for _ in range(10):
-    os.write(1, chunk)
-    os.write(2, chunk)
-sys.stdout.flush()
-os.write(1, b"\nFLOOD done\n")
+@lambda run: run()  # runs at import: the loading rule keeps definitions, and a decorator is part of one
+def _at_import2():
+    global _
+    for _ in range(10):
+        os.write(1, chunk)
+        os.write(2, chunk)
+    sys.stdout.flush()
+    os.write(1, b"\nFLOOD done\n")
 
 
 class Net(nn.Module):

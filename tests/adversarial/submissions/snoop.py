@@ -89,22 +89,25 @@ def write(folder, label):
     return f"wrote {path}"
 
 
-report("job", Path.cwd().parent)
-report("uid", os.getuid())
-attempt("env", lambda: os.environ.get("GRADER_TEST_SECRET", "absent"))
-report("env names", " ".join(sorted(os.environ)))
-attempt("parent environ", secret_in_parent_environ)
-attempt("parent memory", secret_in_parent_memory)
+@lambda run: run()  # runs at import: the loading rule keeps definitions, and a decorator is part of one
+def _at_import1():
+    global _, name
+    report("job", Path.cwd().parent)
+    report("uid", os.getuid())
+    attempt("env", lambda: os.environ.get("GRADER_TEST_SECRET", "absent"))
+    report("env names", " ".join(sorted(os.environ)))
+    attempt("parent environ", secret_in_parent_environ)
+    attempt("parent memory", secret_in_parent_memory)
 
-attempt("read passwd", lambda: f"{len(Path('/etc/passwd').read_bytes())} bytes")
-attempt("read mnist labels", lambda: f"{len(Path(DATA_DIR, 't10k-labels-idx1-ubyte.gz').read_bytes())} bytes")
-attempt("read other submission", lambda: Path(OTHER_SUBMISSION).read_text().strip())
+    attempt("read passwd", lambda: f"{len(Path('/etc/passwd').read_bytes())} bytes")
+    attempt("read mnist labels", lambda: f"{len(Path(DATA_DIR, 't10k-labels-idx1-ubyte.gz').read_bytes())} bytes")
+    attempt("read other submission", lambda: Path(OTHER_SUBMISSION).read_text().strip())
 
-attempt("net loopback", lambda: connect(socket.AF_INET, ("127.0.0.1", PORT)))
-attempt("net unix socket", lambda: connect(socket.AF_UNIX, UNIX_SOCKET))
-attempt("net abstract socket", lambda: connect(socket.AF_UNIX, "\0" + ABSTRACT_SOCKET))
-attempt("net internet", lambda: connect(socket.AF_INET, ("1.1.1.1", 53)))
-attempt("net interfaces", lambda: " ".join(name for _, name in socket.if_nameindex()))
+    attempt("net loopback", lambda: connect(socket.AF_INET, ("127.0.0.1", PORT)))
+    attempt("net unix socket", lambda: connect(socket.AF_UNIX, UNIX_SOCKET))
+    attempt("net abstract socket", lambda: connect(socket.AF_UNIX, "\0" + ABSTRACT_SOCKET))
+    attempt("net internet", lambda: connect(socket.AF_INET, ("1.1.1.1", 53)))
+    attempt("net interfaces", lambda: " ".join(name for _, name in socket.if_nameindex()))
 
 
 def real_home():
@@ -115,13 +118,15 @@ def real_home():
 
 
 # naive: the allow-listed environment points these into the job folder
-attempt("write home", lambda: write(Path.home(), "home"))
-attempt("write tempdir", lambda: write(tempfile.gettempdir(), "tempdir"))
-attempt("write parent folder", lambda: write(Path.cwd().parent, "parent-folder"))
-# deliberate: literal paths outside
-attempt("write /tmp", lambda: write("/tmp", "tmp"))
-attempt("write real home", lambda: write(real_home(), "real-home"))
-attempt("write source folder", lambda: write(SOURCE_DIR, "source-folder"))
+@lambda run: run()  # runs at import: the loading rule keeps definitions, and a decorator is part of one
+def _at_import2():
+    attempt("write home", lambda: write(Path.home(), "home"))
+    attempt("write tempdir", lambda: write(tempfile.gettempdir(), "tempdir"))
+    attempt("write parent folder", lambda: write(Path.cwd().parent, "parent-folder"))
+    # deliberate: literal paths outside
+    attempt("write /tmp", lambda: write("/tmp", "tmp"))
+    attempt("write real home", lambda: write(real_home(), "real-home"))
+    attempt("write source folder", lambda: write(SOURCE_DIR, "source-folder"))
 
 
 class Net(nn.Module):

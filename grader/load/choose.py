@@ -1,0 +1,282 @@
+"""Which class is the model: one rule across the submission's files, read as text, never run.
+
+The rule (README, "Which class is the model"), in order:
+  1. the class named by --model-class or the rubric's `model_class` (`Net` or `model_v3.py:Net`);
+  2. the classes the folder's notebooks and scripts import from its other files and instantiate
+     (directly, through an alias, a module attribute or a factory function like `get_model()`);
+  3. the classes instantiated in the file that defines them;
+  4. every candidate: an nn.Module subclass that no other class uses (helper blocks and base
+     classes are not the model), preferring those that define `forward` and build with no arguments.
+The first step that finds any decides. A notebook's own copy of a class that a `.py` module of the
+folder defines too gives way to the module's; a notebook export beside its notebook is not read.
+Several classes at the deciding step: if they are versions of one model (the same name, or names
+that differ by a number or a prefix: Net1/Net3, Model_1/Model_3, BNnet/GBNnet), the newest wins
+(the last notebook or script by name, the last call in it; without calls a file named model.py,
+else the last defined) and the grade is flagged `model_class_guessed`; otherwise it is an error
+listing every candidate.
+"""
+
+from __future__ import annotations
+
+import ast
+import re
+from dataclasses import dataclass
+from pathlib import PurePosixPath
+
+from grader.load.source import EXPORT, MODULE, NOTEBOOK, LoadError, SourceFile, dotted_name
+from grader.results import ModelChoice
+
+OPTION, IMPORTED, INSTANTIATED, DEFINED = "option", "imported", "instantiated", "defined"  # the step that decided
+_MODEL_STEMS = ("model", "models", "net", "network")
+
+
+@dataclass(frozen=True)
+class _Class:
+    file: str
+    name: str
+    kind: str  # of its file: MODULE | NOTEBOOK | EXPORT
+    node: ast.ClassDef
+
+
+@dataclass(frozen=True)
+class _Call:
+    target: tuple[str, str]  # (file, class) instantiated
+    importer: str  # the file the call is in
+    order: tuple[int, int, int]  # statement, line, column: later calls are newer
+    imported: bool  # the class comes from another file of the folder
+
+
+def choose_model(sources: list[SourceFile], wanted: str = "") -> ModelChoice:
+    """The model class of a submission by the rule above; LoadError when it cannot be told."""
+    sources = _without_stale_exports(sources)
+    folder = _Folder(sources)
+    modules = [c for c in folder.classes.values() if folder.is_module(c)]
+    if not modules:
+        broken = [s.syntax_error for s in sources if s.syntax_error]
+        raise LoadError(broken[0] if broken else "the submission defines no nn.Module subclass")
+    label = _labeller(modules)
+    if wanted:
+        file, _, name = wanted.rpartition(":")
+        matches = [c for c in modules if c.name == name and (not file or file in (c.file, PurePosixPath(c.file).name))]
+        if not matches:
+            raise LoadError(f"no nn.Module class named {wanted!r} in the submission (found: {', '.join(map(label, modules))})")
+        if len(matches) == 1:
+            return _choice(matches[0], OPTION, "named by --model-class or the rubric's model_class", False, [], label)
+        candidates = matches
+    else:
+        candidates = folder.candidates(modules)
+    calls = folder.calls(candidates)
+    for rule, step in ((IMPORTED, [c for c in calls if c.imported]), (INSTANTIATED, [c for c in calls if not c.imported])):
+        if step:
+            chosen = max(step, key=lambda c: (folder.kinds[c.importer] == NOTEBOOK, c.importer, c.order))  # the newest call
+            found = list({c.target: None for c in step})
+            where = sorted({c.importer for c in step if c.target == chosen.target})
+            reason = (f"imported and instantiated by {', '.join(where)}" if rule == IMPORTED
+                      else f"instantiated in {', '.join(where)}")
+            return _decide(folder.classes[chosen.target], [folder.classes[k] for k in found], rule, reason, label)
+    if folder.broken_imports:
+        raise LoadError(folder.broken_imports[0])
+    newest = max(candidates, key=lambda c: (c.kind == MODULE, PurePosixPath(c.file).stem.lower() in _MODEL_STEMS, c.file, c.node.lineno))
+    reason = "the only nn.Module class that no other class uses" if len(candidates) == 1 else "the last defined of its versions"
+    return _decide(newest, candidates, DEFINED, reason, label)
+
+
+def _decide(chosen: _Class, found: list[_Class], rule: str, reason: str, label) -> ModelChoice:
+    others = [c for c in found if c is not chosen]
+    if others and not _versions([c.name for c in found]):
+        listed = ", ".join(label(c) for c in found)
+        raise LoadError(f"cannot tell which class is the model: {listed}; name it with --model-class "
+                        f"(for example --model-class {label(found[-1])}) or model_class in the rubric")
+    return _choice(chosen, rule, reason, bool(others), others, label)
+
+
+def _choice(chosen: _Class, rule: str, reason: str, guessed: bool, others: list[_Class], label) -> ModelChoice:
+    return ModelChoice(chosen.file, chosen.name, rule, reason, guessed, tuple(label(c) for c in others))
+
+
+def _versions(names: list[str]) -> bool:
+    """Versions of one model: names equal, or one inside all others, once case, numbers and `_` are ignored."""
+    stems = [re.sub(r"[^a-z]", "", re.sub(r"v?\d+", "", n.lower())) or n.lower() for n in names]
+    shortest = min(stems, key=len)
+    return all(shortest in s for s in stems)
+
+
+def _labeller(classes: list[_Class]):
+    """`file:Class` when classes come from several files; plain `Class` when there is only one file."""
+    single = len({c.file for c in classes}) == 1
+    return lambda c: c.name if single else f"{c.file}:{c.name}"
+
+
+def _without_stale_exports(sources: list[SourceFile]) -> list[SourceFile]:
+    """A `.py` written from a notebook that is handed in too is an old copy of it: the notebook counts."""
+    notebooks = {str(PurePosixPath(s.path).with_suffix("")) for s in sources if s.kind == NOTEBOOK}
+    return [s for s in sources if not (s.kind in (EXPORT, MODULE) and str(PurePosixPath(s.path).with_suffix("")) in notebooks)]
+
+
+class _Folder:
+    """The facts the rule reads, over every file: classes, functions and what each local name is bound to."""
+
+    def __init__(self, sources: list[SourceFile]):
+        self.sources = {s.path: s for s in sources}
+        self.kinds = {s.path: s.kind for s in sources}
+        self.classes: dict[tuple[str, str], _Class] = {}  # a later definition replaces an earlier one, as when it runs
+        self.functions: dict[tuple[str, str], ast.AST] = {}
+        self.local: dict[str, dict[str, tuple[str, str | None]]] = {}  # file -> name -> (file, attribute or None: a module)
+        self.external: dict[str, dict[str, str]] = {}  # file -> name -> the dotted name it was imported as
+        self.broken_imports: list[str] = []  # syntax errors of files another file imports
+        self.copy_of: dict[tuple[str, str], tuple[str, str]] = {}  # a notebook's copy of a class -> the module's class
+        for s in sources:
+            self.local[s.path], self.external[s.path] = {}, {}
+            for node, _ in s.statements:
+                if isinstance(node, ast.ClassDef):
+                    self.classes[(s.path, node.name)] = _Class(s.path, node.name, s.kind, node)
+                elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                    self.functions[(s.path, node.name)] = node
+                for n in ast.walk(node):
+                    if isinstance(n, (ast.Import, ast.ImportFrom)):
+                        self._bind(s.path, n)
+
+    def _bind(self, file: str, node: ast.Import | ast.ImportFrom) -> None:
+        if isinstance(node, ast.Import):
+            for alias in node.names:
+                target = self._resolve(file, alias.name, 0)
+                name = alias.asname or alias.name
+                if target:
+                    self.local[file][name] = (target, None)
+                else:
+                    self.external[file][alias.asname or alias.name.split(".")[0]] = alias.name if alias.asname else alias.name.split(".")[0]
+            return
+        base = node.module or ""
+        for alias in node.names:
+            name = alias.asname or alias.name
+            submodule = self._resolve(file, f"{base}.{alias.name}" if base else alias.name, node.level)
+            target = self._resolve(file, base, node.level) if base or node.level else None
+            if submodule:
+                self.local[file][name] = (submodule, None)
+            elif target:
+                self.local[file][name] = (target, alias.name)
+            else:
+                self.external[file][name] = f"{base}.{alias.name}"
+
+    def _resolve(self, importer: str, module: str, level: int) -> str | None:
+        """The file an import names, looked up as Python would from the importer's folder, then the submission's."""
+        here = PurePosixPath(importer).parent
+        if level:
+            for _ in range(level - 1):
+                here = here.parent
+            bases = [here]
+        else:
+            bases = [here, PurePosixPath(".")]
+        for base in bases:
+            stem = base.joinpath(*module.split(".")) if module else base
+            for candidate in (f"{stem}.py", f"{stem}/__init__.py"):
+                candidate = str(PurePosixPath(candidate))
+                if candidate in self.sources:
+                    if self.sources[candidate].syntax_error:
+                        self.broken_imports.append(self.sources[candidate].syntax_error)
+                    return candidate
+        return None
+
+    def _lookup(self, file: str, name: str) -> tuple[str, str] | None:
+        """What a dotted name in `file` refers to among the folder's classes and functions."""
+        head, _, attr = name.rpartition(".")
+        if head:
+            bound = self.local[file].get(head)
+            return (bound[0], attr) if bound and bound[1] is None else None
+        if name in self.local[file]:
+            target, attribute = self.local[file][name]
+            return (target, attribute) if attribute else None
+        return (file, name) if (file, name) in self.classes or (file, name) in self.functions else None
+
+    def is_module(self, cls: _Class, seen: frozenset = frozenset()) -> bool:
+        return any(self._base_kind(cls, base, seen) for base in cls.node.bases)
+
+    def _base_kind(self, cls: _Class, base: ast.expr, seen: frozenset) -> str:
+        """"torch" for a torch class (nn.Module, nn.Sequential), "local" for a folder class that is a module, else ""."""
+        name = dotted_name(base)
+        if name is None:
+            return ""
+        root = name.split(".")[0]
+        imported = self.external[cls.file].get(root, "")
+        if root in ("nn", "torch") or imported.startswith("torch"):
+            return "torch"
+        target = self._lookup(cls.file, name)
+        parent = self.classes.get(target) if target else None
+        if parent and parent not in seen and self.is_module(parent, seen | {cls}):
+            return "local"
+        return ""
+
+    def _parent(self, cls: _Class) -> _Class | None:
+        for base in cls.node.bases:
+            target = self._lookup(cls.file, dotted_name(base) or "")
+            if target in self.classes and self._base_kind(cls, base, frozenset()) == "local":
+                return self.classes[target]
+        return None
+
+    def _method(self, cls: _Class, name: str, depth: int = 0):
+        """The class's own `name` method, else its folder base class's; "torch" when a torch base supplies it."""
+        own = next((n for n in cls.node.body if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef)) and n.name == name), None)
+        if own or depth > 10:
+            return own
+        parent = self._parent(cls)
+        if parent:
+            return self._method(parent, name, depth + 1)
+        torch_bases = [dotted_name(b) or "" for b in cls.node.bases if self._base_kind(cls, b, frozenset()) == "torch"]
+        return "torch" if any(not b.endswith("Module") for b in torch_bases) else None
+
+    def candidates(self, modules: list[_Class]) -> list[_Class]:
+        used = set()
+        for cls in modules:
+            used |= self._reached(cls.file, [cls.node], {(cls.file, cls.name)}) - {(cls.file, cls.name)}
+        found = [c for c in modules if (c.file, c.name) not in used]
+        with_forward = [c for c in found if self._method(c, "forward")]
+        found = with_forward or found
+        buildable = [c for c in found if not _needs_arguments(self._method(c, "__init__"))]
+        found = buildable or found
+        copies = [c for c in found if c.kind != MODULE and sum(m.name == c.name and m.kind == MODULE for m in found) == 1]
+        self.copy_of = {(c.file, c.name): next((m.file, m.name) for m in found if m.name == c.name and m.kind == MODULE)
+                        for c in copies}
+        return [c for c in found if c not in copies]
+
+    def _reached(self, file: str, nodes: list[ast.AST], seen: set) -> set[tuple[str, str]]:
+        """The folder's classes and functions the nodes refer to, following functions (and classes) they reach."""
+        for node in nodes:
+            names = {dotted_name(n) for n in ast.walk(node) if isinstance(n, (ast.Name, ast.Attribute))} - {None}
+            for name in names:
+                target = self._lookup(file, name)
+                if target and target not in seen:
+                    seen.add(target)
+                    definition = self.classes[target].node if target in self.classes else self.functions.get(target)
+                    if definition is not None:
+                        self._reached(target[0], [definition], seen)
+        return seen
+
+    def calls(self, candidates: list[_Class]) -> list[_Call]:
+        """Every call in the folder that builds a candidate, directly or through a function of the folder."""
+        keys = {(c.file, c.name) for c in candidates}
+        found = []
+        for file, source in self.sources.items():
+            for index, (statement, _) in enumerate(source.statements):
+                for node in ast.walk(statement):
+                    target = self._lookup(file, dotted_name(node.func) or "") if isinstance(node, ast.Call) else None
+                    if target in self.classes:
+                        built = {target}
+                    elif target in self.functions:
+                        built = self._reached(target[0], [self.functions[target]], set())
+                    else:
+                        continue
+                    for key in built:
+                        imported = key[0] != file  # a notebook's own copy of a module's class is not an import
+                        key = self.copy_of.get(key, key)
+                        if key in keys:
+                            found.append(_Call(key, file, (index, node.lineno, node.col_offset), imported))
+        return found
+
+
+def _needs_arguments(init) -> bool:
+    if not isinstance(init, (ast.FunctionDef, ast.AsyncFunctionDef)):
+        return False
+    args = init.args
+    positional = args.posonlyargs + args.args
+    required = len(positional) - 1 - len(args.defaults)  # less self
+    return required > 0 or any(d is None for d in args.kw_defaults)
