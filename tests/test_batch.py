@@ -38,7 +38,8 @@ def class_folder(tmp_path):
     folder.mkdir()
     shutil.copy("submissions/seed004_gap_8440.py", folder / "alice.py")
     shutil.copy("submissions/broken/syntax_error.py", folder / "bob.py")
-    (folder / "carol.py").write_text("while True:\n    pass\n")
+    (folder / "carol.py").write_text("import torch.nn as nn\nclass Net(nn.Module):\n    def __init__(self):\n"
+                                     "        while True:\n            pass\n")  # hangs while the model is built
     (folder / "dave").mkdir()
     shutil.copy("submissions/seed003_gap_8018.py", folder / "dave" / "model.py")
     shutil.copy("submissions/broken/notebook_with_training.ipynb", folder / "erin.ipynb")

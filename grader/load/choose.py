@@ -44,6 +44,7 @@ class _Call:
     importer: str  # the file the call is in
     order: tuple[int, int, int]  # statement, line, column: later calls are newer
     imported: bool  # the class comes from another file of the folder
+    through_copy: bool  # the call builds the file's own copy of the class, which gives way to the module's
 
 
 def choose_model(sources: list[SourceFile], wanted: str = "") -> ModelChoice:
@@ -73,6 +74,8 @@ def choose_model(sources: list[SourceFile], wanted: str = "") -> ModelChoice:
             where = sorted({c.importer for c in step if c.target == chosen.target})
             reason = (f"imported and instantiated by {', '.join(where)}" if rule == IMPORTED
                       else f"instantiated in {', '.join(where)}")
+            if any(c.through_copy for c in step if c.target == chosen.target):
+                reason += f", as a copy of {chosen.target[0]}'s class"
             return _decide(folder.classes[chosen.target], [folder.classes[k] for k in found], rule, reason, label)
     if folder.broken_imports:
         raise LoadError(folder.broken_imports[0])
@@ -267,9 +270,9 @@ class _Folder:
                         continue
                     for key in built:
                         imported = key[0] != file  # a notebook's own copy of a module's class is not an import
-                        key = self.copy_of.get(key, key)
+                        original, key = key, self.copy_of.get(key, key)
                         if key in keys:
-                            found.append(_Call(key, file, (index, node.lineno, node.col_offset), imported))
+                            found.append(_Call(key, file, (index, node.lineno, node.col_offset), imported, original != key))
         return found
 
 
