@@ -158,6 +158,17 @@ def test_a_name_from_a_statement_that_does_not_run_is_explained(checked, tmp_pat
     assert "model.py, line 3 is not run by the grader" in grade.error.message
 
 
+def test_a_notebook_cannot_write_the_loaders_notes(checked, tmp_path):
+    notebook = {"cells": [{"cell_type": "code", "source": "__skipped_imports__ = ['FORGED NOTE']\nimport torch.nn as nn\n"
+                                                         "class Net(nn.Linear):\n    def __init__(self):\n"
+                                                         "        super().__init__(784, 10)\n    def forward(self, x):\n"
+                                                         "        return super().forward(x.flatten(1))\n"}]}
+    (tmp_path / "nb.ipynb").write_text(__import__("json").dumps(notebook))
+    grade = checked(tmp_path / "nb.ipynb")
+    assert grade.status == "graded", grade.error
+    assert not any("FORGED NOTE" in n for n in grade.inspection.notes)
+
+
 def test_a_missing_package_the_model_really_uses_fails_clearly(checked, tmp_path):
     (tmp_path / "model.py").write_text("import torch.nn as nn\nfrom torchsummary import summary\n"
                                        "class Net(nn.Module):\n    def __init__(self):\n        super().__init__()\n"

@@ -198,3 +198,24 @@ def test_flags_appear_in_the_json_report(capsys, cached_check, tmp_path):
     assert_schema(report)
     assert [f["id"] for f in report["flags"]] == ["unused_layer", "unused_layer"]
     assert report["architecture"]["dropout"] is False
+
+
+def test_usage_error_writes_the_json_and_html_reports_too(capsys, tmp_path):
+    report_path, html_path = tmp_path / "r.json", tmp_path / "r.html"
+    assert main(["check", str(tmp_path / "missing"), "--json", str(report_path), "--html", str(html_path)]) == 2
+    report = json.loads(report_path.read_text())
+    assert_schema(report)
+    assert report["status"] == "error" and "does not exist" in report["error"]["message"]
+    assert "does not exist" in html_path.read_text()
+
+
+def test_reports_say_which_file_and_class_were_graded_and_why(capsys, cached_check, tmp_path):
+    report_path, markdown_path = tmp_path / "v.json", tmp_path / "v.md"
+    folder = Path(__file__).resolve().parent / "fixtures" / "layouts" / "model_versions"
+    main(["check", str(folder), "--json", str(report_path), "--markdown", str(markdown_path)])
+    submission = json.loads(report_path.read_text())["submission"]
+    assert (submission["model_file"], submission["model_class"], submission["chosen_by"]) == ("model.py", "Net3", "imported")
+    assert submission["model_class_guessed"] is True and submission["other_candidates"] == ["Net1"]
+    assert "2_final.ipynb" in submission["chosen_because"]
+    assert "Graded model.py:Net3 (imported and instantiated by 2_final.ipynb" in markdown_path.read_text().replace("\\_", "_")
+    assert "graded model.py:Net3" in " ".join(capsys.readouterr().out.split())
