@@ -4,6 +4,7 @@ The naive loop is what the seed write-ups do: a torchvision-style Dataset of PIL
 per-image RandomAffine, a DataLoader. Both train the same submission from the same initial
 weights with the rubric's optimizer and schedule for --epochs epochs on the rubric's training
 split; the timed part is training only, and both are then evaluated on the validation split.
+`graph` is the same trainer on the model's exported graph, as the trusted trainer runs it (grader.graph).
 Last, the ceiling: the model's training step alone on one fixed batch, which bounds any loop.
 
     MNIST_DIR=../shared/mnist python bench/trainer_vs_naive.py --epochs 2
@@ -27,6 +28,8 @@ from torch.utils.data import DataLoader, Dataset
 from torchvision import transforms
 
 from grader import data as mnist
+from grader.graph.build import GraphModel
+from grader.graph.export import export_graph
 from grader.rubric import DEFAULT_RUBRIC, load_rubric
 from grader.train import MEAN, STD, choose_memory_format, make_optimizer, normalize, predict, train
 
@@ -115,8 +118,9 @@ def main() -> None:
     print(f"{args.model}, {args.epochs} epochs, {images:,} training images each; torch {torch.__version__}, "
           f"{torch.get_num_threads()} threads, {os.cpu_count()} cores, {platform.processor() or platform.machine()}")
     results = {}
-    for name in ("naive", "grader"):
-        model = copy.deepcopy(initial)
+    as_graph = lambda model: GraphModel(*export_graph(model, torch.randn(4, 1, 28, 28)))  # noqa: E731
+    for name in ("naive", "grader", "graph"):
+        model = as_graph(copy.deepcopy(initial)) if name == "graph" else copy.deepcopy(initial)
         torch.manual_seed(recipe.seed)
         seconds = naive_loop(model, split, recipe, args.epochs, args.workers) if name == "naive" else grader_loop(model, split, recipe, args.epochs)
         acc = float((predict(model, validation) == split.validation_labels).mean() * 100)
@@ -124,9 +128,13 @@ def main() -> None:
         print(f"{name:>6}: {images / seconds:8,.0f} images/s  {seconds:7.1f} s  validation accuracy {acc:.2f}%", flush=True)
     print(f" ratio: {results['grader'][0] / results['naive'][0]:.2f}x the naive loop's throughput; "
           f"accuracy difference {results['grader'][1] - results['naive'][1]:+.2f} points")
+    print(f" graph: {results['graph'][0] / results['grader'][0]:.2f}x the eager trainer's throughput; "
+          f"accuracy difference {results['graph'][1] - results['grader'][1]:+.2f} points")
     ceiling = step_ceiling(copy.deepcopy(initial), recipe)
     print(f"ceiling: {ceiling:8,.0f} images/s  the model's training step alone, no data pipeline "
           f"({ceiling / results['naive'][0]:.2f}x the naive loop; the grader reaches {results['grader'][0] / ceiling:.0%} of it)")
+    ceiling = step_ceiling(as_graph(copy.deepcopy(initial)), recipe)
+    print(f"ceiling: {ceiling:8,.0f} images/s  the same for the exported graph")
 
 
 if __name__ == "__main__":

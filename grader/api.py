@@ -19,12 +19,14 @@ import numpy as np
 
 from grader import __version__
 from grader import data as mnist
+from grader import protocol as P
 from grader.evaluate import accuracy, diagnose, evaluate
-from grader.inspect import MalformedTrace, build_inspection
+from grader.inspect import MalformedTrace, build_inspection, with_gradients, with_graph
+from grader.inspect.graph import MalformedGraph, read_graph
 from grader.load import LoadError, ModelChoice, choose_model, resolve_submission
-from grader.results import Environment, Flag, Grade, Metrics, Reference, StageError, Training
+from grader.results import Environment, Flag, Grade, Inspection, Metrics, Reference, StageError, Training
 from grader.rubric import DEFAULT_RUBRIC, Rubric, load_rubric
-from grader.sandbox.runner import EpochOutput, TrainingData, run_worker
+from grader.sandbox.runner import EpochOutput, Graph, TrainingData, run_worker
 from grader.score import score, score_error
 
 REFERENCE_RESULTS = Path(__file__).resolve().parent.parent / "reference" / "results.json"
@@ -83,14 +85,9 @@ def _run(path, rubric: Rubric, model_class: str, mode: str, split: mnist.MnistSp
     except LoadError as e:
         return failed_grade(path, rubric, mode, str(e), sha256=submission.sha256)
     request = {
-        "mode": mode,
-        "file": choice.file,
-        "model_class": choice.model_class,
-        "left_out": list(submission.left_out),
-        "recipe": dataclasses.asdict(rubric.recipe),
-        "epochs": epochs,
-        "device": device if mode == "grade" else "cpu",
-        "threads": threads or os.cpu_count() or 1,
+        P.MODE: mode, P.FILE: choice.file, P.MODEL_CLASS: choice.model_class, P.LEFT_OUT: list(submission.left_out),
+        P.RECIPE: dataclasses.asdict(rubric.recipe), P.EPOCHS: epochs,
+        P.DEVICE: device if mode == P.GRADE else "cpu", P.THREADS: threads or os.cpu_count() or 1,
     }
     training_data = None
     if split is not None:
@@ -102,24 +99,23 @@ def _run(path, rubric: Rubric, model_class: str, mode: str, split: mnist.MnistSp
             on_progress(Progress(e.epoch, epochs, e.train_loss, accuracy(e.predictions[:n], split.validation_labels), e.seconds))
 
     run = run_worker(submission, request, rubric.limits, training_data, report_epoch, isolation)
-    error = StageError(**run.error) if run.error else None
-    inspection = None
-    if run.inspection is not None:
-        try:
-            inspection = build_inspection(run.inspection, run.tensors)
-        except MalformedTrace as e:
-            error = error or StageError("inspect", f"the worker returned a malformed inspection ({e})", "")
+    inspection, graph, error = _inspect(run)
+    trained, trained_by = run, P.EAGER
+    if mode == P.GRADE and error is None and graph is not None:  # the trusted trainer: the submission's code does not run
+        trained, trained_by = run_worker(graph, request, rubric.limits, training_data, report_epoch, isolation), P.GRAPH
+        error = StageError(**trained.error) if trained.error else None
+        inspection = with_gradients(inspection, trained.probe)
     history, metrics, training, flags, diagnostics = None, _NO_METRICS, None, (), None
-    if mode == "grade" and error is None:
+    if mode == P.GRADE and error is None:
         try:
-            history, metrics, flags = evaluate(run.epochs, split.validation_labels, split.test_labels)
-            training = Training(len(history), run.device, round(history[-1].seconds if history else 0.0, 2), history)
-            diagnostics = diagnose(run.epochs[-1], split.validation_images, split.validation_labels, split.test_images,
-                                   split.test_labels, run.activations, run.feature_maps)
+            history, metrics, flags = evaluate(trained.epochs, split.validation_labels, split.test_labels)
+            training = Training(len(history), trained.device, round(history[-1].seconds if history else 0.0, 2), history, trained_by)
+            diagnostics = diagnose(trained.epochs[-1], split.validation_images, split.validation_labels, split.test_images,
+                                   split.test_labels, trained.activations, trained.feature_maps)
         except ValueError as e:
             error = StageError("evaluate", str(e), "")
     if inspection is not None:
-        inspection = dataclasses.replace(inspection, flags=_choice_flags(choice) + inspection.flags + flags,
+        inspection = dataclasses.replace(inspection, flags=_choice_flags(choice) + _export_flags(run, mode) + inspection.flags + flags,
                                          notes=submission.notes + inspection.notes)
     if error is None:
         criteria, total, max_score = score(rubric, inspection, history, inspection.flags)
@@ -130,11 +126,36 @@ def _run(path, rubric: Rubric, model_class: str, mode: str, split: mnist.MnistSp
         rubric_path=rubric.path, rubric_sha256=rubric.sha256, rubric_title=rubric.title,
         mode=mode, provisional=_provisional(rubric, mode, epochs, split),
         environment=Environment(platform.python_version(), run.torch_version or _installed("torch"),
-                                run.device or "cpu", run.isolation, rubric.recipe.seed),
+                                trained.device or run.device or "cpu", run.isolation, rubric.recipe.seed),
         error=error, inspection=inspection, training=training, metrics=metrics,
         criteria=criteria, score=total, max_score=max_score, reference=load_reference(), diagnostics=diagnostics,
-        seconds=round(time.monotonic() - started, 2), output=run.output,
+        seconds=round(time.monotonic() - started, 2), output=run.output + trained.output if trained is not run else run.output,
     )
+
+
+def _inspect(run) -> tuple[Inspection | None, Graph | None, StageError | None]:
+    """The model worker's results, checked: the inspection (its count and features from the graph when there is one),
+    the graph for the trainer, or the error."""
+    error = StageError(**run.error) if run.error else None
+    if run.inspection is None:
+        return None, None, error
+    try:
+        inspection = build_inspection(run.inspection, run.tensors)
+        if run.graph is None:
+            return inspection, None, error
+        facts = read_graph(run.graph, run.graph_arrays)
+    except (MalformedTrace, MalformedGraph) as e:
+        return None, None, error or StageError("inspect", f"the worker returned a malformed inspection ({e})", "")
+    return with_graph(inspection, facts), Graph(run.graph, run.graph_arrays, facts.feature_nodes), error
+
+
+def _export_flags(run, mode: str) -> tuple[Flag, ...]:
+    if not run.export_failure:
+        return ()
+    trains = "it was trained" if mode == P.GRADE else "`grader grade` trains it"
+    return (Flag("untrusted_training", f"the model could not be exported as a graph ({run.export_failure}), so {trains} by its own "
+                                       f"Python code, which the grade cannot trust; write forward without Python decisions on "
+                                       f"tensor values and with a free batch size"),)
 
 
 def _choice_flags(choice: ModelChoice) -> tuple[Flag, ...]:

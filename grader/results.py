@@ -67,6 +67,7 @@ class Training:
     device: str
     seconds: float
     history: tuple[EpochRecord, ...]
+    trained_by: str = "graph"  # graph: the exported graph, by the trusted trainer; eager: the submission's own code
 
 
 @dataclass(frozen=True)

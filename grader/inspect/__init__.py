@@ -8,8 +8,11 @@ This module does not import torch.
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 
+from grader.inspect.graph import GraphFacts
 from grader.results import Architecture, Flag, Inspection, Layer, ParameterCount
 from grader.rubric import ARCHITECTURE_FEATURES
 
@@ -98,3 +101,26 @@ def _get(d: dict, key: str, kind: type):
     if not isinstance(d, dict) or not isinstance(d.get(key), kind) or (kind is int and isinstance(d.get(key), bool)):
         raise MalformedTrace(f"field {key!r} missing or not {kind.__name__}")
     return d[key]
+
+
+def with_graph(inspection: Inspection, facts: GraphFacts) -> Inspection:
+    """The inspection with its count and its features taken from the exported graph: what the trainer will train.
+    The eager trace still gives the layer table, the receptive field, the output kind and its flags."""
+    architecture = dataclasses.replace(inspection.architecture, **facts.features)
+    counted = facts.parameters
+    hidden = min(inspection.parameters.hidden, counted.buffers_extra)  # the trace tells which graph constants were trainable
+    parameters = dataclasses.replace(counted, buffers_extra=counted.buffers_extra - hidden, hidden=hidden)
+    return dataclasses.replace(inspection, parameters=parameters, architecture=architecture)
+
+
+def with_gradients(inspection: Inspection | None, probe: dict | None) -> Inspection | None:
+    """A feature counts only if the loss of a real training batch has a non-zero gradient through it (the trainer's probe)."""
+    if inspection is None or not probe:
+        return inspection
+    dead = [f for f in ARCHITECTURE_FEATURES if getattr(inspection.architecture, f) and probe.get(f) is False]
+    if not dead:
+        return inspection
+    flags = tuple(Flag("feature_without_effect", f"{f} runs, but changes nothing: the loss has no gradient through it "
+                                                 f"(multiplied by zero?); it does not count") for f in dead)
+    architecture = dataclasses.replace(inspection.architecture, **{f: False for f in dead})
+    return dataclasses.replace(inspection, architecture=architecture, flags=inspection.flags + flags)

@@ -17,6 +17,11 @@ CRITERION_ADVICE = {
     "flags": "The rubric sets the score to 0 for this flag: see the flags below.",
 }
 FLAG_ADVICE = {
+    "untrusted_training": "Make `forward` exportable: no Python `if` or loop on tensor values, no batch size written into "
+                          "`view(...)` (use `x.view(x.size(0), -1)` or `flatten(1)`), no `.item()`; the message says what "
+                          "stopped the export.",
+    "feature_without_effect": "Use the layer's result: a Dropout or BatchNorm whose output is multiplied by zero, or "
+                              "thrown away, does not count.",
     "model_class_guessed": "Name the class to grade (`--model-class FILE:CLASS`, or `model_class` in the rubric), or remove "
                            "the versions you do not hand in; the grader took the newest one it could find.",
     "unused_layer": "Call the layer in `forward`, or delete it from `__init__` (its parameters are counted either way).",

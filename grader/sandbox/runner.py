@@ -24,6 +24,7 @@ from pathlib import Path
 
 import numpy as np
 
+from grader import protocol as P
 from grader.load import Submission
 from grader.rubric import Limits
 from grader.sandbox import channel, isolation
@@ -88,6 +89,19 @@ class WorkerRun:
     seconds: float
     activations: list[dict]  # per-layer statistics after training (unchecked: see diagnose)
     feature_maps: dict[str, np.ndarray]  # conv layer name -> (C, H, W) for the sample digit
+    graph: dict | None = None  # the model worker's exported graph (unchecked: grader.inspect.graph checks it)
+    graph_arrays: dict[str, np.ndarray] | None = None
+    export_failure: str = ""  # why the export failed, when it did
+    probe: dict | None = None  # the trainer's gradient check: feature -> bool (unchecked)
+
+
+@dataclass(frozen=True)
+class Graph:
+    """What the trainer gets: the checked graph, and the feature nodes whose gradients it reports."""
+
+    graph: dict
+    arrays: dict[str, np.ndarray]
+    features: dict[str, tuple[str, ...]]
 
 
 @dataclass(frozen=True)
@@ -100,15 +114,16 @@ class TrainingData:
 
 
 def run_worker(
-    submission: Submission,
+    submission: Submission | Graph,
     request: dict,
     limits: Limits,
     data: TrainingData | None = None,
     on_epoch: Callable[[EpochOutput], None] = lambda e: None,
     isolation_mode: str = "auto",
 ) -> WorkerRun:
-    """Run the worker for one submission to the end, a timeout, or a crash; never raises for the submission's faults
-    (only IsolationUnavailable, when strict isolation was asked for and cannot be had)."""
+    """Run a worker to the end, a timeout, or a crash: the model worker on a Submission's files, or the trainer on a
+    Graph (it never sees the files). Never raises for the submission's faults (only IsolationUnavailable, when
+    strict isolation was asked for and cannot be had)."""
     applied = isolation.resolve(isolation_mode)
     _remove_abandoned_jobs()
     job = Path(tempfile.mkdtemp(prefix=JOB_PREFIX))
@@ -136,21 +151,31 @@ def _remove_abandoned_jobs() -> None:
             continue
 
 
-def _run(job, submission, request, limits, data, on_epoch, applied: str) -> WorkerRun:
-    out, home = job / "out", job / "home"
-    for folder in (out, home, job / "tmp", job / "data"):
+def _run(job, work: Submission | Graph, request, limits, data, on_epoch, applied: str) -> WorkerRun:
+    home = job / "home"
+    for folder in (job / P.OUT, home, job / "tmp", job / P.DATA):
         folder.mkdir()
-    root = job / "submission"
-    _copy_submission(submission, root)
-    (job / "request.json").write_text(json.dumps({**request, "root": str(root)}))
-    workdir = (root / request["file"]).parent  # where the student ran it
+    trainer = isinstance(work, Graph)
+    request = {**request, P.ROLE: P.TRAINER if trainer else P.MODEL}
+    if trainer:
+        np.savez(job / P.GRAPH_TENSORS, **work.arrays)
+        (job / P.GRAPH_FILE).write_text(json.dumps(work.graph))
+        request["features"] = {k: list(v) for k, v in work.features.items()}
+        workdir = job
+    else:
+        root = job / P.SUBMISSION
+        _copy_submission(work, root)
+        request[P.ROOT] = str(root)
+        workdir = (root / request[P.FILE]).parent  # where the student ran it
+    (job / P.REQUEST).write_text(json.dumps(request))
     if data is not None:
-        for name in ("train_images", "train_labels", "eval_images"):
-            np.save(job / "data" / f"{name}.npy", getattr(data, name), allow_pickle=False)
+        for name in P.DATA_FILES:
+            np.save(job / P.DATA / f"{name}.npy", getattr(data, name), allow_pickle=False)
 
-    epochs_expected = request.get("epochs", 0) if request["mode"] == "grade" else 0
-    threads = request["threads"]
-    cpu_seconds = int((limits.load_seconds + limits.inspect_seconds + (epochs_expected + 1) * limits.epoch_seconds) * max(threads, 1)) + 60
+    grading = request[P.MODE] == P.GRADE
+    epochs_at_most = request.get(P.EPOCHS, 0) if grading else 0
+    threads = request[P.THREADS]
+    cpu_seconds = int((limits.load_seconds + limits.inspect_seconds + (epochs_at_most + 1) * limits.epoch_seconds) * max(threads, 1)) + 60
     rlimits = {"RLIMIT_CORE": 0, "RLIMIT_CPU": cpu_seconds, "RLIMIT_DATA": int(limits.memory_gb * (1 << 30)),
                "RLIMIT_FSIZE": 512 << 20, "RLIMIT_NOFILE": 1024}
     if os.geteuid() != 0:  # the kernel counts processes per user and never limits root's
@@ -172,21 +197,46 @@ def _run(job, submission, request, limits, data, on_epoch, applied: str) -> Work
         with open(lifeline, "rb"):  # the worker holds its own copy
             process = subprocess.Popen(command, cwd=workdir, env=env, stdin=subprocess.DEVNULL, pass_fds=(lifeline,),
                                        stdout=output, stderr=subprocess.STDOUT, start_new_session=True)
-        watch = _Watch(out, limits, on_epoch, images, epochs_expected)
+        watch = _Watch(job, limits, on_epoch, images, epochs_at_most)
         try:
             timeout = watch.follow(process)
         finally:
             _kill_tree(process, job.name)
         printed = channel.tail(output)
-    error = timeout or _read_error(out) or _exit_error(process.returncode, watch.stage, watch.done)
-    if error is None and request["mode"] == "grade" and len(watch.epochs) != epochs_expected + 1:
+    error = timeout or _read_error(job) or _exit_error(process.returncode, watch.stage, watch.done)
+    graph, graph_arrays, export_failure = (None, None, "") if trainer else _read_graph(job)
+    trains_here = grading and (trainer or (graph is None and watch.stage not in ("start", "load", "inspect")))
+    if error is None and trains_here and len(watch.epochs) != epochs_at_most + 1:
         error = {"stage": "train", "message": watch.problem or "the worker stopped before training finished", "traceback": ""}
-    inspection, tensors = (None, {}) if watch.stage in ("start", "load") else _read_inspection(out)
-    if inspection is None and error is None:
+    inspection, tensors = (None, {}) if trainer or watch.stage in ("start", "load") else _read_inspection(job)
+    if inspection is None and error is None and not trainer:
         error = {"stage": "inspect", "message": "the worker returned no readable inspection", "traceback": ""}
-    activations, feature_maps = _read_activations(out) if error is None and request["mode"] == "grade" else ([], {})
-    return WorkerRun(inspection, tensors, tuple(watch.epochs), error, watch.device, watch.torch_version,
-                     applied, printed, time.monotonic() - started, activations, feature_maps)
+    activations, feature_maps = _read_activations(job) if error is None and trains_here else ([], {})
+    probe = _read_probe(job) if trainer and error is None else None
+    return WorkerRun(inspection, tensors, tuple(watch.epochs), error, watch.device, watch.torch_version, applied, printed,
+                     time.monotonic() - started, activations, feature_maps, graph, graph_arrays, export_failure, probe)
+
+
+def _read_graph(job: Path) -> tuple[dict | None, dict | None, str]:
+    """(graph, arrays, "") when the export succeeded, (None, None, why) when it failed or sent something unreadable."""
+    try:
+        graph = channel.read_json(job / P.GRAPH_FILE)
+    except channel.BadOutput:
+        return None, None, ""  # the worker did not get that far
+    if isinstance(graph, dict) and "failed" in graph:
+        return None, None, str(graph["failed"])[:300] or "the export failed"
+    try:
+        return graph, channel.load_arrays(job / P.GRAPH_TENSORS), ""
+    except channel.BadOutput as e:
+        return None, None, f"the exported tensors are unreadable or too large ({e})"
+
+
+def _read_probe(job: Path) -> dict | None:
+    try:
+        probe = channel.read_json(job / P.PROBE)
+        return {str(k)[:20]: v is True for k, v in probe["features"].items()} if isinstance(probe.get("features"), dict) else None
+    except (channel.BadOutput, AttributeError):
+        return None
 
 
 def _copy_submission(submission: Submission, target: Path) -> None:
@@ -196,7 +246,7 @@ def _copy_submission(submission: Submission, target: Path) -> None:
         shutil.copyfile(Path(submission.root) / rel, target / rel)
 
 
-STAGES = ("start", "load", "inspect", "train", "done")  # the only order a worker may go through them
+STAGES = P.STAGES
 
 
 class _Watch:
@@ -206,10 +256,11 @@ class _Watch:
     timer; an overall deadline (the sum of every stage's limit) caps the run whatever it writes.
     """
 
-    def __init__(self, out: Path, limits: Limits, on_epoch, images: int, epochs: int):
-        self.out, self.limits, self.on_epoch, self.images = out, limits, on_epoch, images
+    def __init__(self, job: Path, limits: Limits, on_epoch, images: int, epochs: int):
+        self.job, self.limits, self.on_epoch, self.images = job, limits, on_epoch, images
         self.stage, self.since, self.done, self.problem = "start", time.monotonic(), False, ""
-        self.deadline = self.since + STARTUP_SECONDS + limits.load_seconds + limits.inspect_seconds + (epochs + 1) * limits.epoch_seconds
+        self.deadline = (self.since + STARTUP_SECONDS + limits.load_seconds + 2 * limits.inspect_seconds  # inspect, export
+                         + (epochs + 1) * limits.epoch_seconds)
         self.epochs: list[EpochOutput] = []
         self.device = self.torch_version = ""
         self._offset = 0
@@ -218,18 +269,19 @@ class _Watch:
         while process.poll() is None:
             self._read_events()
             limit = {"start": STARTUP_SECONDS, "load": self.limits.load_seconds, "inspect": self.limits.inspect_seconds,
-                     "done": 10.0}.get(self.stage, self.limits.epoch_seconds)  # done: time to exit after the last event
+                     "export": self.limits.inspect_seconds, "done": 10.0}.get(self.stage, self.limits.epoch_seconds)  # done: time to exit
             now = time.monotonic()
             if now - self.since > limit or now > self.deadline:
                 doing = f"training (epoch {len(self.epochs)})" if self.stage == "train" else {
-                    "start": "starting the worker", "load": "loading the model", "inspect": "running the forward pass"}.get(self.stage, "finishing")
+                    "start": "starting the worker", "load": "loading the model", "inspect": "running the forward pass",
+                    "export": "exporting the model's graph"}.get(self.stage, "finishing")
                 return {"stage": _error_stage(self.stage), "message": f"timed out after {limit:.0f} s while {doing}", "traceback": ""}
             time.sleep(POLL_SECONDS)
         self._read_events()
         return None
 
     def _read_events(self) -> None:
-        lines = channel.follow(self.out / "events.jsonl", self._offset)
+        lines = channel.follow(self.job / P.EVENTS, self._offset)
         self._offset += len(lines)
         for line in lines.splitlines():
             try:
@@ -250,7 +302,7 @@ class _Watch:
             self.device, self.torch_version = event["device"][:100], str(event.get("torch", ""))[:40]
         if stage == "train" and self.images and event.get("epoch") == len(self.epochs):  # check runs train nothing
             epoch = len(self.epochs)
-            predictions = channel.read_predictions(self.out / f"predictions_{epoch}.npy", self.images)
+            predictions = channel.read_predictions(self.job / P.predictions_file(epoch), self.images)
             loss, first, seconds = (event.get(k) for k in ("train_loss", "first_loss", "seconds"))
             result = EpochOutput(epoch, _number(loss), _number(first), _number(seconds) or 0.0, predictions)
             self.epochs.append(result)
@@ -262,19 +314,19 @@ def _number(value) -> float | None:
     return float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else None
 
 
-def _read_inspection(out: Path) -> tuple[dict | None, dict[str, np.ndarray]]:
+def _read_inspection(job: Path) -> tuple[dict | None, dict[str, np.ndarray]]:
     try:
-        inspection = channel.read_json(out / "inspection.json")
-        return (inspection if isinstance(inspection, dict) else None), channel.load_arrays(out / "tensors.npz")
+        inspection = channel.read_json(job / P.INSPECTION)
+        return (inspection if isinstance(inspection, dict) else None), channel.load_arrays(job / P.TENSORS)
     except channel.BadOutput:
         return None, {}
 
 
-def _read_activations(out: Path) -> tuple[list[dict], dict[str, np.ndarray]]:
+def _read_activations(job: Path) -> tuple[list[dict], dict[str, np.ndarray]]:
     """The optional look inside the trained model; anything malformed is simply left out."""
     try:
-        described = channel.read_json(out / "activations.json")
-        arrays = channel.load_arrays(out / "feature_maps.npz")
+        described = channel.read_json(job / P.ACTIVATIONS)
+        arrays = channel.load_arrays(job / P.FEATURE_MAPS)
         names = [str(name)[:100] for name in described["feature_maps"]][: len(arrays)]
         maps = {name: arrays[f"m{i}"].astype(np.float32) for i, name in enumerate(names)
                 if f"m{i}" in arrays and arrays[f"m{i}"].ndim == 3 and arrays[f"m{i}"].dtype.kind == "f"}
@@ -284,9 +336,9 @@ def _read_activations(out: Path) -> tuple[list[dict], dict[str, np.ndarray]]:
         return [], {}
 
 
-def _read_error(out: Path) -> dict | None:
+def _read_error(job: Path) -> dict | None:
     try:
-        error = channel.read_json(out / "error.json")
+        error = channel.read_json(job / P.ERROR)
         stage = error.get("stage") if error.get("stage") in ("load", "inspect", "train") else "load"
         return {"stage": stage, "message": str(error.get("message", ""))[:500], "traceback": str(error.get("traceback", ""))[:8000]}
     except (channel.BadOutput, AttributeError):
@@ -297,7 +349,7 @@ def _exit_error(code: int | None, stage: str, done: bool) -> dict | None:
     if code == 0 and done:
         return None
     doing = {"start": "while starting", "load": "while importing or constructing the model", "inspect": "during the forward pass",
-             "train": "while training"}.get(stage, "")
+             "export": "while exporting the model's graph", "train": "while training"}.get(stage, "")
     if code is not None and code < 0:
         name = signal.Signals(-code).name
         why = {"SIGKILL": "killed (out of memory?)", "SIGXCPU": "stopped: CPU time limit reached", "SIGXFSZ": "stopped: it wrote too much",
@@ -307,7 +359,7 @@ def _exit_error(code: int | None, stage: str, done: bool) -> dict | None:
 
 
 def _error_stage(stage: str) -> str:
-    return {"start": "load", "done": "train"}.get(stage, stage)
+    return {"start": "load", "export": "inspect", "done": "train"}.get(stage, stage)
 
 
 def _kill_tree(process: subprocess.Popen, job_name: str) -> None:

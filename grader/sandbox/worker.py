@@ -1,12 +1,9 @@
-"""The worker: runs the untrusted stages (load, inspect, train) inside the sandbox.
+"""The worker, in one of its two roles (grader.protocol): the model worker or the trainer.
 
-Started only by `runner.run_worker` through the bootstrap. It talks to the parent through
-files in its job folder, never pipes or pickle:
-  out/events.jsonl      one JSON line per stage change and per epoch
-  out/inspection.json   the trace (JSON) and the manifest of out/tensors.npz
-  out/predictions_N.npy class predictions for the unlabeled evaluation images after epoch N
-  out/error.json        the stage, a one-line message for the student, the trimmed traceback
-Everything the parent reads from here is checked there: the student's code runs in this process.
+Started only by `runner.run_worker` through the bootstrap, inside the sandbox. It talks to the parent
+through files in its job folder (grader.protocol), never pipes or pickle. The model worker runs the
+submission's code, so everything the parent reads from it is checked there; the trainer runs only
+the grader's code, on the exported graph, and never sees the submission's files.
 """
 
 from __future__ import annotations
@@ -18,79 +15,148 @@ import sys
 import traceback
 from pathlib import Path
 
+from grader import protocol as P
+
 INSPECT_BATCH = 4  # images in the traced forward pass: small, and > 1 so BatchNorm can train
 PROFILE_IMAGES = 256  # evaluation images behind the per-layer activation statistics
 
 
 def main(job_dir: str) -> None:
     job = Path(job_dir)
-    out = job / "out"
-    request = json.loads((job / "request.json").read_text())
-    events = open(out / "events.jsonl", "a", buffering=1)
+    request = json.loads((job / P.REQUEST).read_text())
+    events = open(job / P.EVENTS, "a", buffering=1)
 
     def enter(stage: str, **extra) -> None:
         events.write(json.dumps({"stage": stage, **extra}) + "\n")
         events.flush()
 
-    stage, importer = "load", None
+    state = {"stage": "load", "importer": None}
     try:
         enter("start")  # the grader's own start (torch import) is not timed against the submission
-        import numpy as np
         import torch
 
         from grader import train
-        from grader.inspect import trace as inspect
-        from grader.load import importer as load
-        from grader.rubric import recipe_from_dict
 
-        torch.set_num_threads(request["threads"])
-        device = train.resolve_device(request["device"])
-        enter("load", device=train.describe_device(device), torch=torch.__version__)
-        recipe = recipe_from_dict(request["recipe"])
-        untouched = _snapshot()
-        cls, importer = load.import_model_class(request["root"], request["file"], request["model_class"])
-        torch.manual_seed(recipe.seed)
-        model = _construct(cls)
-
-        stage = "inspect"
-        enter("inspect", model_class=cls.__name__)
-        batch = torch.randn(INSPECT_BATCH, 1, 28, 28, generator=torch.Generator().manual_seed(0))
-        description, tensors = inspect.trace_model(model, batch)
-        _check_untouched(untouched)
-        description["model_class"] = cls.__name__
-        description["notes"] = importer.notes + description["notes"]
-        description["summary"] = _summary(model)
-        description["tensors"] = [{**entry, "key": f"t{i}"} for i, (entry, _) in enumerate(tensors)]
-        np.savez(out / "tensors.npz", **{f"t{i}": t.detach().cpu().float().numpy() for i, (_, t) in enumerate(tensors)})
-        (out / "inspection.json").write_text(json.dumps(description))
-
-        if request["mode"] == "grade":
-            stage = "train"
-            enter("train", epoch=0)
-            data = job / "data"
-            arrays = {k: np.load(data / f"{k}.npy", allow_pickle=False) for k in ("train_images", "train_labels", "eval_images")}
-            torch.manual_seed(recipe.seed)  # dropout draws from the global generator: same start for every run
-
-            def report(result) -> None:
-                np.save(out / f"predictions_{result.epoch}.npy", result.predictions)
-                enter("train", epoch=result.epoch, train_loss=result.train_loss, first_loss=result.first_loss, seconds=result.seconds)
-
-            train.train(model, arrays["train_images"], arrays["train_labels"], arrays["eval_images"],
-                        recipe, request["epochs"], device, report)
-            _check_untouched(untouched)
-            # A look inside the trained model: the first evaluation image is the sample digit.
-            profile_images = train.normalize(torch.from_numpy(arrays["eval_images"][:PROFILE_IMAGES])).to(device)
-            stats, maps = inspect.activation_profile(model, profile_images)
-            np.savez(out / "feature_maps.npz", **{f"m{i}": m.numpy().astype(np.float16) for i, m in enumerate(maps.values())})
-            (out / "activations.json").write_text(json.dumps({"stats": stats, "feature_maps": list(maps)}))
+        torch.set_num_threads(request[P.THREADS])
+        device = train.resolve_device(request[P.DEVICE])
+        enter("load" if request[P.ROLE] == P.MODEL else "train", device=train.describe_device(device), torch=torch.__version__)
+        if request[P.ROLE] == P.TRAINER:
+            state["stage"] = "train"
+            _train_graph(job, request, device, enter)
+        else:
+            _model(job, request, device, enter, state)
         enter("done")
     except BaseException as e:  # SystemExit and KeyboardInterrupt from student code too
-        skipped = importer.skipped if importer else {}
-        message = describe_error(e, request["root"], skipped, request["left_out"])
-        (out / "error.json").write_text(json.dumps({"stage": stage, "message": message,
-                                                    "traceback": student_traceback(e, request["root"])}))
+        skipped = state["importer"].skipped if state["importer"] else {}
+        root = request.get(P.ROOT, str(job))
+        message = describe_error(e, root, skipped, request.get(P.LEFT_OUT, []))
+        (job / P.ERROR).write_text(json.dumps({"stage": state["stage"], "message": message,
+                                                "traceback": student_traceback(e, root)}))
         _exit(events, 1)
     _exit(events, 0)
+
+
+def _model(job: Path, request: dict, device, enter, state: dict) -> None:
+    """The untrusted part: load, build, trace, export; train the model itself only when the export failed."""
+    import numpy as np
+    import torch
+
+    from grader.graph.export import ExportFailed, export_graph
+    from grader.graph.format import ALLOWED_OPS
+    from grader.inspect import trace as inspect
+    from grader.load import importer as load
+    from grader.rubric import recipe_from_dict
+
+    recipe = recipe_from_dict(request[P.RECIPE])
+    untouched = _snapshot()
+    cls, state["importer"] = load.import_model_class(request[P.ROOT], request[P.FILE], request[P.MODEL_CLASS])
+    torch.manual_seed(recipe.seed)
+    model = _construct(cls)
+
+    state["stage"] = "inspect"
+    enter("inspect", model_class=cls.__name__)
+    batch = torch.randn(INSPECT_BATCH, 1, 28, 28, generator=torch.Generator().manual_seed(0))
+    description, tensors = inspect.trace_model(model, batch)
+    _check_untouched(untouched)
+    description["model_class"] = cls.__name__
+    description["notes"] = state["importer"].notes + description["notes"]
+    description["summary"] = _summary(model)
+    description["tensors"] = [{**entry, "key": f"t{i}"} for i, (entry, _) in enumerate(tensors)]
+    np.savez(job / P.TENSORS, **{f"t{i}": t.detach().cpu().float().numpy() for i, (_, t) in enumerate(tensors)})
+    (job / P.INSPECTION).write_text(json.dumps(description))
+
+    enter("export")
+    try:
+        graph, arrays = export_graph(model, batch)
+        refused = sorted({n["target"] for n in graph["nodes"]} - ALLOWED_OPS)
+        if refused:
+            raise ExportFailed(f"the graph uses operations the trainer does not run: {', '.join(refused)[:200]}")
+        np.savez(job / P.GRAPH_TENSORS, **arrays)
+        (job / P.GRAPH_FILE).write_text(json.dumps(graph))
+    except ExportFailed as e:
+        (job / P.GRAPH_FILE).write_text(json.dumps({"failed": str(e)}))
+        if request[P.MODE] == P.GRADE:  # the fallback: the submission's own code trains, flagged untrusted_training
+            state["stage"] = "train"
+            _train(job, model, recipe, request, device, enter)
+            _check_untouched(untouched)
+            from grader.inspect.trace import activation_profile
+            _profile(job, *activation_profile(model, _profile_images(job, device)))
+
+
+def _train_graph(job: Path, request: dict, device, enter) -> None:
+    """The trusted part: the exported graph, trained and evaluated by the grader's own code alone."""
+    import numpy as np
+
+    from grader.graph import build
+    from grader.rubric import recipe_from_dict
+    from grader.sandbox import channel
+
+    graph = json.loads((job / P.GRAPH_FILE).read_text())
+    arrays = channel.load_arrays(job / P.GRAPH_TENSORS)
+    model = build.GraphModel(graph, arrays).to(device)
+    recipe = recipe_from_dict(request[P.RECIPE])
+    data = {k: np.load(job / P.DATA / f"{k}.npy", allow_pickle=False) for k in ("train_images", "train_labels")}
+    probe = build.feature_gradients(graph, model, data["train_images"][: recipe.batch_size], data["train_labels"][: recipe.batch_size],
+                                    request["features"], device)
+    (job / P.PROBE).write_text(json.dumps({"features": probe}))
+    _train(job, model, recipe, request, device, enter)
+    _profile(job, *build.activation_profile(graph, model, _profile_images(job, device)))
+
+
+def _train(job: Path, model, recipe, request: dict, device, enter) -> None:
+    import numpy as np
+    import torch
+
+    from grader import train
+
+    enter("train", epoch=0)
+    arrays = {k: np.load(job / P.DATA / f"{k}.npy", allow_pickle=False) for k in P.DATA_FILES}
+    torch.manual_seed(recipe.seed)  # dropout draws from the global generator: same start for every run
+
+    def report(result) -> None:
+        np.save(job / P.predictions_file(result.epoch), result.predictions)
+        enter("train", epoch=result.epoch, train_loss=result.train_loss, first_loss=result.first_loss, seconds=result.seconds)
+
+    train.train(model, arrays["train_images"], arrays["train_labels"], arrays["eval_images"], recipe, request[P.EPOCHS], device, report)
+
+
+def _profile_images(job: Path, device):
+    """The first evaluation images, normalized: the sample digit of the report is the first."""
+    import numpy as np
+    import torch
+
+    from grader import train
+
+    images = np.load(job / P.DATA / "eval_images.npy", allow_pickle=False)[:PROFILE_IMAGES]
+    return train.normalize(torch.from_numpy(images)).to(device)
+
+
+def _profile(job: Path, stats: list[dict], maps: dict) -> None:
+    """A look inside the trained model, for the report: per-layer statistics and each conv layer's maps."""
+    import numpy as np
+
+    np.savez(job / P.FEATURE_MAPS, **{f"m{i}": m.numpy().astype(np.float16) for i, m in enumerate(maps.values())})
+    (job / P.ACTIVATIONS).write_text(json.dumps({"stats": stats, "feature_maps": list(maps)}))
 
 
 def _exit(events, code: int) -> None:
