@@ -24,6 +24,7 @@ from grader.inspect import MalformedTrace, build_inspection
 from grader.load import resolve_submission
 from grader.results import Environment, Grade, Metrics, Reference, StageError, Training
 from grader.rubric import DEFAULT_RUBRIC, Rubric, load_rubric
+from grader.sandbox.isolation import flags as isolation_flags
 from grader.sandbox.runner import EpochOutput, TrainingData, run_worker
 from grader.score import score, score_error
 
@@ -115,7 +116,7 @@ def _run(path, rubric: Rubric, model_class: str, mode: str, split: mnist.MnistSp
     if inspection is not None:
         inspection = dataclasses.replace(inspection, flags=inspection.flags + flags)
     if error is None:
-        criteria, total, max_score = score(rubric, inspection, history, inspection.flags)
+        criteria, total, max_score = score(rubric, inspection, history, inspection.flags + isolation_flags(run.isolation))
     else:
         criteria, total, max_score = score_error(rubric, error.stage, mode)
     return Grade(

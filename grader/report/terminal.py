@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from rich import box
 from rich.console import Console, Group
+from rich.markup import escape
 from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
@@ -30,8 +31,9 @@ def render(grade: Grade, console: Console, verbose: bool = False) -> None:
         console.print(_model(grade))
         if verbose or grade.error is None:
             console.print(_layers(grade))
-        for flag in inspection.flags:
-            console.print(f"[yellow]⚑ {flag.id}[/]: {flag.message}")
+    for flag in grade.flags:
+        console.print(f"[yellow]⚑ {escape(flag.id)}[/]: {escape(flag.message)}")  # a message may quote the submission's names
+    if inspection:
         for note in inspection.notes:
             console.print(f"[dim]note: {note}[/]")
     if grade.training:
