@@ -10,6 +10,7 @@ import threading
 from pathlib import Path
 
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
 from grader import __version__, api, platforms
@@ -186,6 +187,8 @@ def _batch(args, rubric, console: Console) -> int:
         summary = grade_class(args.folder, rubric, args.out, options, update)
     console.print(f"{summary.students} students: {summary.graded} graded now, {summary.skipped} already in the gradebook, "
                   f"{summary.errors} errors -> {summary.out}/gradebook.csv, {summary.out}/index.html")
+    if summary.tampered:
+        console.print(f"[red]gradebook rows not written by this grader (altered?), graded again or left out: {escape(', '.join(summary.tampered))}[/]")
     return 0
 
 
