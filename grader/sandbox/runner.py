@@ -155,7 +155,8 @@ def _run(job, submission, request, limits, data, on_epoch, applied: str) -> Work
 
 def _hand_over(job: Path, uid: int) -> None:
     """The worker's own uid may write only its job's out/, home/, tmp/ and submission copy, and read the rest."""
-    job.chmod(0o711)  # root's: the worker cannot rename or replace what the grader reads
+    os.chown(job, 0, uid)  # its group (the launcher gives it gid = uid) may add files; no other job's uid may enter
+    job.chmod(0o1770)  # sticky: it cannot rename or replace what the grader put there (data/, request.json, the lock)
     for path in [job / "request.json", *(job / "data").iterdir()]:
         path.chmod(0o644)
     (job / "data").chmod(0o755)
