@@ -18,6 +18,7 @@ from grader.errors import GraderError
 from grader.report import json as json_report
 from grader.report import terminal
 from grader.rubric import DEFAULT_RUBRIC, load_rubric
+from grader.sandbox import isolation
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -77,7 +78,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def isolation_option(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--isolation", choices=("auto", "process", "strict"), default="auto",
+    p.add_argument("--isolation", choices=isolation.MODES, default=isolation.AUTO,
                    help="auto: bubblewrap when it works here, else a plain process; strict: refuse to grade without "
                         "bubblewrap; process: never use it (default: auto)")
 

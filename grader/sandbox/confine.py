@@ -262,6 +262,31 @@ def _uid_of(status: Path) -> int | None:
         return None
 
 
+def hand_over(job: Path, uid: int) -> None:
+    """The worker's own uid may write only its job's out/, home/, tmp/ and submission copy, and read the rest."""
+    os.chown(job, 0, uid)  # its group (the launcher gives it gid = uid) may add files; no other job's uid may enter
+    job.chmod(0o1770)  # sticky: it cannot rename or replace what the grader put there (data/, request.json, the lock)
+    for path in [job / "request.json", *(job / "data").iterdir()]:
+        path.chmod(0o644)
+    (job / "data").chmod(0o755)
+    for folder in ("out", "home", "tmp", "submission"):
+        for path in [job / folder, *(job / folder).rglob("*")]:
+            os.chown(path, uid, uid, follow_symlinks=False)
+
+
+def disk_check(job: Path, disk_mb: float):
+    """check() -> "" or why the worker must stop: what the job folder holds on disk beyond what the grader put there."""
+    start, cap = disk_used(job), int(disk_mb * (1 << 20))
+
+    def check() -> str:
+        used = disk_used(job)
+        if used < 0:
+            return f"the worker was stopped: it made more than {DISK_ENTRIES} files"
+        return f"the worker was stopped: it wrote more than {disk_mb:g} MB" if used - start > cap else ""
+
+    return check
+
+
 def disk_used(job: Path) -> int:
     """Bytes the job folder takes on disk; -1 when it holds more than DISK_ENTRIES files (itself an attack)."""
     total, entries, stack = 0, 0, [str(job)]

@@ -153,22 +153,10 @@ def _run(job, submission, request, limits, data, on_epoch, applied: str) -> Work
         confine.release(conf)
 
 
-def _hand_over(job: Path, uid: int) -> None:
-    """The worker's own uid may write only its job's out/, home/, tmp/ and submission copy, and read the rest."""
-    os.chown(job, 0, uid)  # its group (the launcher gives it gid = uid) may add files; no other job's uid may enter
-    job.chmod(0o1770)  # sticky: it cannot rename or replace what the grader put there (data/, request.json, the lock)
-    for path in [job / "request.json", *(job / "data").iterdir()]:
-        path.chmod(0o644)
-    (job / "data").chmod(0o755)
-    for folder in ("out", "home", "tmp", "submission"):
-        for path in [job / folder, *(job / folder).rglob("*")]:
-            os.chown(path, uid, uid, follow_symlinks=False)
-
-
 def _run_confined(job, file, request, limits, data, on_epoch, applied: str, conf: confine.Confinement) -> WorkerRun:
     out, home = job / "out", job / "home"
     if conf.uid is not None:
-        _hand_over(job, conf.uid)
+        confine.hand_over(job, conf.uid)
 
     epochs_expected = request.get("epochs", 0) if request["mode"] == "grade" else 0
     threads = request["threads"]
@@ -198,7 +186,7 @@ def _run_confined(job, file, request, limits, data, on_epoch, applied: str, conf
             process = subprocess.Popen(command, cwd=file.parent, env=env, stdin=subprocess.DEVNULL, pass_fds=(lifeline,),
                                        stdout=output, stderr=subprocess.STDOUT, start_new_session=True)
         watchdog = confine.Watchdog(conf, process.pid)  # holds the time limits while the grader is stopped
-        watch = _Watch(out, limits, on_epoch, images, epochs_expected, watchdog.set_deadline, _disk_check(job, limits))
+        watch = _Watch(out, limits, on_epoch, images, epochs_expected, watchdog.set_deadline, confine.disk_check(job, limits.disk_mb))
         try:
             timeout = watch.follow(process)
         finally:
@@ -214,19 +202,6 @@ def _run_confined(job, file, request, limits, data, on_epoch, applied: str, conf
     activations, feature_maps = _read_activations(out) if error is None and request["mode"] == "grade" else ([], {})
     return WorkerRun(inspection, tensors, tuple(watch.epochs), error, watch.device, watch.torch_version,
                      applied, printed, time.monotonic() - started, activations, feature_maps)
-
-
-def _disk_check(job: Path, limits: Limits) -> Callable[[], str]:
-    """What the job folder holds on disk beyond what the grader put there, checked as the worker runs."""
-    start, cap = confine.disk_used(job), int(limits.disk_mb * (1 << 20))
-
-    def check() -> str:
-        used = confine.disk_used(job)
-        if used < 0:
-            return f"the worker was stopped: it made more than {confine.DISK_ENTRIES} files"
-        return f"the worker was stopped: it wrote more than {limits.disk_mb:g} MB" if used - start > cap else ""
-
-    return check
 
 
 def _copy_submission(submission: Submission, target: Path) -> Path:
