@@ -37,14 +37,14 @@ STARTUP_SECONDS = 180.0  # the worker's own start (importing torch) on a loaded 
 BOOTSTRAP = """
 import ctypes, json, os, resource, signal, sys, threading
 ctypes.CDLL(None).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG: die with the grader, even if it is SIGKILLed
-ctypes.CDLL(None).prctl(4, 0)  # PR_SET_DUMPABLE 0: a neighbour job's worker cannot read this one's memory
+limits = json.loads(sys.argv[2])
+ctypes.CDLL(None).prctl(4, limits.pop("DUMPABLE", 1))  # PR_SET_DUMPABLE 0: a neighbour job's worker cannot read this one's memory
 def die_with_the_grader(lifeline):
     # The grader holds the pipe's only write end: EOF means it is gone, even if it died before the
     # prctl above ran, or bubblewrap stands between us (PDEATHSIG only watches the direct parent).
     os.read(lifeline, 1)
     os.killpg(0, signal.SIGKILL)
 threading.Thread(target=die_with_the_grader, args=(int(sys.argv[5]),), daemon=True).start()
-limits = json.loads(sys.argv[2])
 for name, value in limits.items():
     resource.setrlimit(getattr(resource, name), (value, value))
 class CappedOutput:
@@ -167,6 +167,8 @@ def _run_confined(job, file, request, limits, data, on_epoch, applied: str, conf
         rlimits["RLIMIT_NPROC"] = limits.processes
     elif os.geteuid() != 0:  # the kernel counts processes per user and never limits root's
         rlimits["RLIMIT_NPROC"] = _processes_of_this_user() + limits.processes
+    if os.geteuid() == 0 or applied == isolation.BWRAP:  # not for a non-root grader of the same uid: it could no longer
+        rlimits["DUMPABLE"] = 0  # read the job marker in the environment of a setsid() descendant that kept it
     env = {"PATH": "/usr/local/bin:/usr/bin:/bin", "HOME": str(home), "TMPDIR": str(job / "tmp"),
            "LANG": "C.UTF-8", "LC_ALL": "C.UTF-8", "PYTHONHASHSEED": "0", "PYTHONDONTWRITEBYTECODE": "1",
            "OMP_NUM_THREADS": str(threads), "MKL_NUM_THREADS": str(threads), "MPLBACKEND": "Agg",
