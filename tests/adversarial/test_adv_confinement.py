@@ -12,6 +12,7 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
 from hostile import assert_clean_error, findings, instantiate, kill_pids, known_process_limit, leftover_processes, mode, new_marker
 
 from grader.sandbox import confine
@@ -61,8 +62,9 @@ def test_disk_filler_is_stopped(check, isolation, tmp_path):
 
 
 def test_memory_hog_is_capped(check, isolation, request):
-    known_process_limit(request, isolation, "without a memory cgroup, RLIMIT_DATA caps each process, not the job",
-                        applies="memory" not in CGROUP)
+    if "memory" not in CGROUP:  # in both isolations: bubblewrap adds no memory limit of its own
+        request.applymarker(pytest.mark.xfail(reason="KNOWN LIMIT without a memory cgroup (a grader not running as root): "
+                                                     "RLIMIT_DATA caps each process, not the job", strict=True))
     grade = check(Path(__file__).parent / "submissions" / "memory_hog.py", isolation, memory_gb=1.5, load_seconds=30)
     assert grade.status == "error" and grade.score == 0
     assert "HOG held: 3 of 3" not in grade.output, grade.output
