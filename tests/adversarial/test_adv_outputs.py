@@ -4,6 +4,7 @@ in the JSON report, and a worker that rewrites the class's gradebook for a resum
 from __future__ import annotations
 
 import csv
+import io
 import json
 import shutil
 
@@ -36,6 +37,20 @@ def test_an_error_message_that_is_a_formula_is_inert_in_the_csv(check, rubric_fi
 def test_every_formula_start_is_escaped(text):
     assert csv_report.inert(text) == "'" + text
     assert csv_report.inert("alice") == "alice" and csv_report.inert(-1.5) == -1.5  # numbers stay numbers
+
+
+def test_console_markup_from_the_submission_is_shown_literally(check):
+    from rich.console import Console
+
+    from grader.report import terminal
+
+    grade = check(SUBMISSIONS / "markup_names.py", "process")
+    console = Console(file=io.StringIO(), width=300, color_system=None)
+    terminal.render(grade, console, verbose=True)
+    shown = console.file.getvalue()
+    assert grade.status == "graded", grade.error
+    for literal in ("[link=http://127.0.0.1/phish]", "[blink]conv[/blink]"):
+        assert literal in shown, shown
 
 
 def test_nan_outputs_give_a_strict_json_report(grade):
