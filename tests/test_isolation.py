@@ -86,6 +86,7 @@ def test_process_isolation_flags_every_grade_in_every_format(tmp_path):
     for text in (html.render(grade), overview_report.render([report], rubric, lambda s: s + ".html")):
         assert isolation.WEAK_ISOLATION in text
     assert markdown.escape(isolation.WEAK_ISOLATION) in markdown.render(grade)  # weak\_isolation
+    assert "1 of 1\n    students were graded without bubblewrap" in overview_report.render([report], rubric, lambda s: s + ".html")
     assert markdown.escape(isolation.WEAK_ISOLATION) in json.loads(gradescope(grade))["output"]
     assert isolation.WEAK_ISOLATION in base64.b64decode(classroom(grade)).decode() and isolation.WEAK_ISOLATION in junit(grade)
     console = Console(file=io.StringIO(), width=200)
