@@ -92,3 +92,14 @@ def test_process_isolation_flags_every_grade_in_every_format(tmp_path):
     console = Console(file=io.StringIO(), width=200)
     terminal.render(grade, console)
     assert isolation.WEAK_ISOLATION in console.file.getvalue()
+
+
+def test_a_bwrap_that_cannot_start_is_explained(no_system_bwrap, tmp_path, capsys):
+    fake = tmp_path / "bwrap"  # the no_system_bwrap PATH: a bwrap that fails as one does without user namespaces
+    fake.write_text("#!/bin/sh\necho 'bwrap: setting up uid map: Permission denied' >&2\nexit 1\n")
+    fake.chmod(0o755)
+    assert isolation.resolve("auto") == "process"
+    said = capsys.readouterr().err
+    assert "cannot start its sandbox here (setting up uid map: Permission denied); to fix it" in said, said
+    with pytest.raises(IsolationUnavailable, match="setting up uid map"):
+        isolation.resolve("strict")

