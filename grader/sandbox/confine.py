@@ -26,6 +26,7 @@ import random
 import signal
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from dataclasses import dataclass, field
@@ -82,14 +83,14 @@ def own_uid_available() -> bool:
 
 def release(conf: Confinement) -> None:
     for folder in conf.cgroups:
-        for _ in range(50):  # the kernel frees a cgroup shortly after its last process is reaped
+        for _ in range(100):  # a killed descendant is gone once init has reaped it: usually milliseconds
             try:
                 folder.rmdir()
                 break
             except FileNotFoundError:
                 break
             except OSError:
-                time.sleep(0.02)
+                time.sleep(0.05)
     with _taken_lock:
         _taken.discard(conf.uid)
 
@@ -142,6 +143,7 @@ def _make_cgroups(name: str, processes: int, memory_bytes: int) -> tuple[list[Pa
     folders, caps = [], {}
     unified = _v2_mount()
     if unified is not None:
+        _sweep(unified / _own_cgroup(""))
         folder = _mkdir(unified / _own_cgroup("") / name)
         if folder is not None:
             folders.append(folder)
@@ -150,11 +152,23 @@ def _make_cgroups(name: str, processes: int, memory_bytes: int) -> tuple[list[Pa
     for controller, key, value in (("pids", "pids.max", processes), ("memory", "memory.limit_in_bytes", memory_bytes)):
         if controller in caps or not (CGROUP_ROOT / controller / "cgroup.procs").exists():
             continue
+        _sweep(CGROUP_ROOT / controller / _own_cgroup(controller))
         folder = _mkdir(CGROUP_ROOT / controller / _own_cgroup(controller) / name)
         if folder is not None:
             folders.append(folder)
             caps |= _write_caps(folder, {key: value})
     return folders, caps
+
+
+def _sweep(parent: Path) -> None:
+    """Remove the cgroups of finished jobs that release() could not (a descendant not yet reaped then): a job's
+    cgroup is named after its job folder, and a job whose folder is gone is over. rmdir refuses a busy one."""
+    from grader.sandbox.runner import JOB_PREFIX
+
+    for folder in parent.glob(JOB_PREFIX + "*"):
+        if not (Path(tempfile.gettempdir()) / folder.name).exists():
+            with contextlib.suppress(OSError):
+                folder.rmdir()
 
 
 def _v2_mount() -> Path | None:
