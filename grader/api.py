@@ -26,6 +26,7 @@ from grader.inspect.graph import MalformedGraph, read_graph
 from grader.load import LoadError, ModelChoice, choose_model, resolve_submission
 from grader.results import Environment, Flag, Grade, Inspection, Metrics, Reference, StageError, Training
 from grader.rubric import DEFAULT_RUBRIC, Rubric, load_rubric
+from grader.sandbox.isolation import flags as isolation_flags
 from grader.sandbox.runner import EpochOutput, Graph, TrainingData, run_worker
 from grader.score import score, score_error
 
@@ -118,7 +119,7 @@ def _run(path, rubric: Rubric, model_class: str, mode: str, split: mnist.MnistSp
         inspection = dataclasses.replace(inspection, flags=_choice_flags(choice) + _export_flags(run, mode) + inspection.flags + flags,
                                          notes=submission.notes + inspection.notes)
     if error is None:
-        criteria, total, max_score = score(rubric, inspection, history, inspection.flags)
+        criteria, total, max_score = score(rubric, inspection, history, inspection.flags + isolation_flags(run.isolation))
     else:
         criteria, total, max_score = score_error(rubric, error.stage, mode)
     return Grade(

@@ -10,6 +10,7 @@ import threading
 from pathlib import Path
 
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
 from grader import __version__, api, platforms
@@ -17,6 +18,7 @@ from grader.errors import GraderError
 from grader.report import json as json_report
 from grader.report import terminal
 from grader.rubric import DEFAULT_RUBRIC, load_rubric
+from grader.sandbox import isolation
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -76,7 +78,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def isolation_option(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--isolation", choices=("auto", "process", "strict"), default="auto",
+    p.add_argument("--isolation", choices=isolation.MODES, default=isolation.AUTO,
                    help="auto: bubblewrap when it works here, else a plain process; strict: refuse to grade without "
                         "bubblewrap; process: never use it (default: auto)")
 
@@ -192,6 +194,8 @@ def _batch(args, rubric, console: Console) -> int:
         summary = grade_class(args.folder, rubric, args.out, options, update)
     console.print(f"{summary.students} students: {summary.graded} graded now, {summary.skipped} already in the gradebook, "
                   f"{summary.errors} errors -> {summary.out}/gradebook.csv, {summary.out}/index.html")
+    if summary.tampered:
+        console.print(f"[red]gradebook rows not written by this grader (altered?), graded again or left out: {escape(', '.join(summary.tampered))}[/]")
     return 0
 
 

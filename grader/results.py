@@ -146,7 +146,7 @@ class Environment:
     python: str
     torch: str
     device: str
-    isolation: str  # bwrap | process
+    isolation: str  # bwrap | process | none (grader.sandbox.isolation's BWRAP, PROCESS, NONE)
     seed: int
 
 
@@ -184,6 +184,13 @@ class Grade:
     @property
     def status(self) -> str:
         return "error" if self.error else "graded"
+
+    @property
+    def flags(self) -> tuple[Flag, ...]:
+        """The inspection's flags, then the isolation's (weak_isolation when no bubblewrap): what every report lists."""
+        from grader.sandbox.isolation import flags as isolation_flags  # isolation names its flags; it imports this module
+
+        return (self.inspection.flags if self.inspection else ()) + isolation_flags(self.environment.isolation)
 
     @property
     def passed(self) -> bool:

@@ -62,6 +62,8 @@ class Limits:
     epoch_seconds: float = 600.0  # wall clock for one training epoch with its evaluation
     memory_gb: float = 8.0  # the worker's data segment (RLIMIT_DATA)
     output_mb: float = 4.0  # what the submission may print; the rest is dropped
+    disk_mb: float = 1024.0  # what the worker may add to its job folder; under bwrap also the size of each tmpfs (/tmp, $TMPDIR, $HOME)
+    processes: int = 512  # the worker's processes and threads (torch's pools, DataLoader workers): RLIMIT_NPROC, a cgroup's pids.max
 
 
 @dataclass(frozen=True)

@@ -53,6 +53,7 @@ class BatchSummary:
     skipped: int  # already in the gradebook
     errors: int  # among all students' current reports
     out: Path
+    tampered: tuple[str, ...] = ()  # students whose gradebook row this grader did not write (regraded, or left out)
 
 
 def discover(folder: Path) -> list[tuple[str, Path]]:
@@ -97,11 +98,12 @@ def grade_class(folder: str | Path, rubric: Rubric, out: str | Path, options: Ba
         if jobs:
             _execute(jobs, rubric, options, start, done)
         reports = [r for student, _ in students if (r := gradebook.report(student, keys[student])) is not None]
+        tampered = tuple(sorted(gradebook.tampered))
     finally:
         gradebook.close()
     csv_report.write(out / "gradebook.csv", reports, rubric)
     _write_overview(out, reports, rubric)
-    return BatchSummary(len(students), len(jobs), skipped, sum(r["status"] == "error" for r in reports), out)
+    return BatchSummary(len(students), len(jobs), skipped, sum(r["status"] == "error" for r in reports), out, tampered)
 
 
 def _execute(jobs, rubric, options: BatchOptions, start, done) -> None:
@@ -128,7 +130,7 @@ def _devices(options: BatchOptions) -> list[str]:
 
 def _write_reports(out: Path, student: str, report: dict, html: str) -> None:
     page = out / report_file(student)
-    page.with_suffix(".json").write_text(json.dumps(report, indent=2))
+    page.with_suffix(".json").write_text(json.dumps(report, indent=2, allow_nan=False))
     page.write_text(html)
 
 

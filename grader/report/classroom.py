@@ -11,7 +11,9 @@ from __future__ import annotations
 import base64
 import json
 
+from grader.report.json import finite
 from grader.results import Grade
+from grader.sandbox.isolation import WEAK_ISOLATION
 
 VERSION = 1
 
@@ -41,7 +43,7 @@ def to_dict(grade: Grade, max_score: float | None = None) -> dict:
 
 def render(grade: Grade, max_score: float | None = None) -> str:
     """Base64 of the JSON, on one line: the value of the action's `result` output."""
-    return base64.b64encode(json.dumps(to_dict(grade, max_score)).encode("utf-8")).decode("ascii")
+    return base64.b64encode(json.dumps(finite(to_dict(grade, max_score)), allow_nan=False).encode("utf-8")).decode("ascii")
 
 
 def _message(grade: Grade, detail: str) -> str:
@@ -50,6 +52,8 @@ def _message(grade: Grade, detail: str) -> str:
         parts.append(f"not scored: the submission errored ({grade.error.stage}): {grade.error.message}")
     if grade.provisional:
         parts.append("PROVISIONAL (" + "; ".join(grade.provisional) + "): not the grade")
+    if any(f.id == WEAK_ISOLATION for f in grade.flags):
+        parts.append(f"{WEAK_ISOLATION}: graded without bubblewrap")
     if detail:
         parts.append(detail)
     return " | ".join(parts)

@@ -4,6 +4,9 @@ Columns: student, score, max_score, status (graded | error), one `points_<criter
 column per rubric criterion, validation_accuracy and test_accuracy (percent, last epoch),
 counted_parameters, provisional (yes/no), flags (flag ids joined by ';'), error (the one-line
 message), submission_sha256, report (the student's HTML report, relative to the CSV).
+
+A text cell that a spreadsheet would read as a formula (it starts with = + - @, a tab or a carriage
+return: a student id, an error message the submission wrote) is written with a leading apostrophe.
 """
 
 from __future__ import annotations
@@ -41,12 +44,20 @@ def row(report: dict, rubric: Rubric) -> dict:
     }
 
 
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")  # what makes Excel, LibreOffice and Google Sheets evaluate a cell
+
+
 def write(path: Path, reports: list[dict], rubric: Rubric) -> None:
     with open(path, "w", newline="") as f:
         writer = csv.DictWriter(f, fieldnames=columns(rubric))
         writer.writeheader()
         for report in sorted(reports, key=lambda r: r["student"]):
-            writer.writerow(row(report, rubric))
+            writer.writerow({key: inert(value) for key, value in row(report, rubric).items()})
+
+
+def inert(value):
+    """A cell no spreadsheet evaluates: text that would start a formula gets a leading apostrophe."""
+    return "'" + value if isinstance(value, str) and value.startswith(FORMULA_STARTS) else value
 
 
 def _number(value) -> str:

@@ -11,6 +11,7 @@ import json
 
 from grader import __version__
 from grader.report import markdown
+from grader.report.json import finite
 from grader.results import Grade
 
 
@@ -40,7 +41,7 @@ def to_dict(grade: Grade, visibility: str = "visible") -> dict:
 
 
 def render(grade: Grade, visibility: str = "visible") -> str:
-    return json.dumps(to_dict(grade, visibility), indent=2)
+    return json.dumps(finite(to_dict(grade, visibility)), indent=2, allow_nan=False)
 
 
 def failure(message: str, details: str = "") -> dict:

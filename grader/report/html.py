@@ -57,8 +57,7 @@ def _advice(grade: Grade) -> list[dict]:
     judged = grade.criteria if grade.inspection else ()
     items = [{"title": c.id, "found": c.detail, "change": CRITERION_ADVICE.get(c.id, ""), "kind": "criterion"}
              for c in judged if c.ran and not c.passed]
-    flags = grade.inspection.flags if grade.inspection else ()
-    items += [{"title": f.id, "found": f.message, "change": FLAG_ADVICE.get(f.id, ""), "kind": "flag"} for f in flags]
+    items += [{"title": f.id, "found": f.message, "change": FLAG_ADVICE.get(f.id, ""), "kind": "flag"} for f in grade.flags]
     return items
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import math
 
 from grader import __version__
 from grader.results import Grade
@@ -12,6 +13,22 @@ SCHEMA = 1
 
 
 def to_dict(grade: Grade) -> dict:
+    """The report as plain data that is strict JSON: a non-finite number (a NaN loss) becomes None."""
+    return finite(_fields(grade))
+
+
+def finite(value):
+    """`value` with every NaN and infinity replaced by None, so json.dumps(allow_nan=False) succeeds."""
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, dict):
+        return {k: finite(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [finite(v) for v in value]
+    return value
+
+
+def _fields(grade: Grade) -> dict:
     inspection, training = grade.inspection, grade.training
     arch = inspection.architecture if inspection else None
     return {
@@ -36,7 +53,7 @@ def to_dict(grade: Grade) -> dict:
         "architecture": dataclasses.asdict(arch) if arch else None,
         "layers": [dataclasses.asdict(layer) for layer in inspection.layers] if inspection else [],
         "summary": inspection.summary if inspection else None,
-        "flags": [dataclasses.asdict(f) for f in inspection.flags] if inspection else [],
+        "flags": [dataclasses.asdict(f) for f in grade.flags],
         "notes": list(inspection.notes) if inspection else [],
         "training": dataclasses.asdict(training) if training else None,
         "metrics": dataclasses.asdict(grade.metrics),
@@ -54,4 +71,4 @@ def to_dict(grade: Grade) -> dict:
 
 
 def render(grade: Grade) -> str:
-    return json.dumps(to_dict(grade), indent=2)
+    return json.dumps(to_dict(grade), indent=2, allow_nan=False)

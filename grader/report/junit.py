@@ -27,7 +27,8 @@ def render(grade: Grade) -> str:
                         ("passed", str(grade.passed).lower()), ("provisional", "; ".join(grade.provisional)),
                         ("submission", grade.submission_path), ("submission_sha256", grade.submission_sha256),
                         ("rubric", grade.rubric_path), ("rubric_sha256", grade.rubric_sha256), ("grader_version", __version__),
-                        ("device", grade.environment.device), ("seed", str(grade.environment.seed))):
+                        ("device", grade.environment.device), ("seed", str(grade.environment.seed)),
+                        ("isolation", grade.environment.isolation), ("flags", ";".join(f.id for f in grade.flags))):
         ET.SubElement(properties, "property", name=name, value=_clean(value))
     classname = _clean(f"grader.{grade.mode}.{grade.submission_path}")
     for c in grade.criteria:

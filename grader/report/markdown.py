@@ -27,8 +27,8 @@ def render(grade: Grade) -> str:
     parts.append(_criteria(grade))
     if grade.inspection:
         parts.append(_model(grade))
-        if grade.inspection.flags:
-            parts.append(_flags(grade))
+    if grade.flags:
+        parts.append(_flags(grade))
     if grade.training or grade.reference:
         parts.append(_training(grade))
     parts.append(_provenance(grade))
@@ -93,7 +93,7 @@ def _model(grade: Grade) -> str:
 
 def _flags(grade: Grade) -> str:
     lines = ["### Flags", ""]
-    for f in grade.inspection.flags:
+    for f in grade.flags:
         fix = advice.FLAG_ADVICE.get(f.id, "")
         lines.append(f"- ⚑ **{escape(f.id)}**: {escape(f.message)}" + (f"  \n  **Fix**: {fix}" if fix else ""))
     return "\n".join(lines)

@@ -18,6 +18,7 @@ from grader.batch.similarity import similar_groups
 from grader.report import templates
 from grader.report.charts import svg
 from grader.rubric import Rubric
+from grader.sandbox.isolation import WEAK_ISOLATION
 
 BAR, THRESHOLD = "#2563eb", "#dc2626"
 ACCURACY_WINDOW = 3.0  # the accuracy histogram spans this many points below the rubric threshold, at least
@@ -31,6 +32,7 @@ def render(reports: list[dict], rubric: Rubric, report_link: Callable[[str], str
         rubric=rubric, reports=reports, link=report_link, grader_version=__version__,
         graded=len(graded), errors=[r for r in reports if r["status"] == "error"],
         provisional=[r["student"] for r in reports if r.get("provisional")],
+        weak=[r["student"] for r in reports if any(f["id"] == WEAK_ISOLATION for f in r.get("flags") or ())], weak_flag=WEAK_ISOLATION,
         max_score=rubric.max_score,
         charts=_charts(reports, rubric), pass_rates=pass_rates(reports, rubric), leaderboard=leaderboard(reports),
         flags=[(r["student"], f) for r in reports for f in r.get("flags") or ()],

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from rich import box
 from rich.console import Console, Group
+from rich.markup import escape
 from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
@@ -32,26 +33,27 @@ def render(grade: Grade, console: Console, verbose: bool = False) -> None:
         console.print(_model(grade))
         if verbose or grade.error is None:
             console.print(_layers(grade))
-        for flag in inspection.flags:
-            console.print(f"[yellow]⚑ {flag.id}[/]: {flag.message}")
+    for flag in grade.flags:
+        console.print(f"[yellow]⚑ {escape(flag.id)}[/]: {escape(flag.message)}")  # a message may quote the submission's names
+    if inspection:
         for note in inspection.notes:
-            console.print(f"[dim]note: {note}[/]")
+            console.print(f"[dim]note: {escape(note)}[/]")
     if grade.training:
         console.print(_history(grade))
     if grade.reference and inspection:
         console.print(_reference(grade))
     if grade.output.strip() and (verbose or grade.error):
-        console.print(Panel(grade.output.strip()[-1500:], title="what the submission printed (tail)", border_style="dim"))
+        console.print(Panel(Text(grade.output.strip()[-1500:]), title="what the submission printed (tail)", border_style="dim"))  # Text: no markup
     env = grade.environment
-    console.print(f"[dim]grader on python {env.python}, torch {env.torch}, device {env.device}, isolation {env.isolation}, "
+    console.print(f"[dim]grader on python {env.python}, torch {env.torch}, device {escape(env.device)}, isolation {env.isolation}, "
                   f"seed {env.seed}; rubric {grade.rubric_path} ({grade.rubric_sha256[:12]}); "
                   f"submission sha256 {grade.submission_sha256[:12]}; {grade.seconds:.1f} s[/]")
 
 
 def _header(grade: Grade) -> Text:
-    cls = f" ({grade.model.model_class})" if grade.model else ""
+    cls = f" ({escape(grade.model.model_class)})" if grade.model else ""
     colour = "green" if grade.verdict == "pass" else "red"
-    return Text.from_markup(f"[bold {colour}]{grade.verdict.upper()}[/]  [bold]{grade.submission_path}{cls}[/]  {points_text(grade)}  "
+    return Text.from_markup(f"[bold {colour}]{grade.verdict.upper()}[/]  [bold]{escape(grade.submission_path)}{cls}[/]  {points_text(grade)}  "
                             f"[dim]{grade.rubric_title} · grader {grade.mode}[/]")
 
 
@@ -61,7 +63,7 @@ def _criteria(grade: Grade) -> Table:
         table.add_column(col)
     for c in grade.criteria:
         mark = "[dim]·[/]" if not c.ran else "[green]✔[/]" if c.passed else "[red]✘[/]"
-        table.add_row(mark, c.id, f"{c.points:g} / {c.max_points:g}" if c.max_points else "", c.detail)
+        table.add_row(mark, c.id, f"{c.points:g} / {c.max_points:g}" if c.max_points else "", Text(c.detail))
     return table
 
 
@@ -89,7 +91,7 @@ def _layers(grade: Grade) -> Table:
         table.add_column(col, justify=justify)
     for layer in grade.inspection.layers:
         shape = "×".join(str(d) for d in layer.output_shape[1:]) if layer.output_shape else "?"
-        table.add_row(layer.name, layer.type, shape, f"{layer.parameters:,}", str(layer.receptive_field or ""))
+        table.add_row(Text(layer.name), Text(layer.type), shape, f"{layer.parameters:,}", str(layer.receptive_field or ""))  # names the submission chose
     return table
 
 

@@ -27,10 +27,10 @@ import numpy as np
 from grader import protocol as P
 from grader.load import Submission
 from grader.rubric import Limits
-from grader.sandbox import channel, isolation
+from grader.sandbox import channel, confine, isolation
 
 POLL_SECONDS = 0.05
-PROCESSES_PER_WORKER = 512  # threads count too: torch's pools, and a student's DataLoader workers
+DISK_CHECK_SECONDS = 0.2  # how often the job folder's size is measured: a disk filler overshoots by what it writes meanwhile
 JOB_PREFIX, JOB_LOCK = "grader-job-", "grader.lock"  # a job folder in the temp folder, and the lock its grader holds
 STARTUP_SECONDS = 180.0  # the worker's own start (importing torch) on a loaded machine; not the submission's time
 
@@ -38,13 +38,14 @@ STARTUP_SECONDS = 180.0  # the worker's own start (importing torch) on a loaded 
 BOOTSTRAP = """
 import ctypes, json, os, resource, signal, sys, threading
 ctypes.CDLL(None).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG: die with the grader, even if it is SIGKILLed
+limits = json.loads(sys.argv[2])
+ctypes.CDLL(None).prctl(4, limits.pop("DUMPABLE", 1))  # PR_SET_DUMPABLE 0: a neighbour job's worker cannot read this one's memory
 def die_with_the_grader(lifeline):
     # The grader holds the pipe's only write end: EOF means it is gone, even if it died before the
     # prctl above ran, or bubblewrap stands between us (PDEATHSIG only watches the direct parent).
     os.read(lifeline, 1)
     os.killpg(0, signal.SIGKILL)
 threading.Thread(target=die_with_the_grader, args=(int(sys.argv[5]),), daemon=True).start()
-limits = json.loads(sys.argv[2])
 for name, value in limits.items():
     resource.setrlimit(getattr(resource, name), (value, value))
 class CappedOutput:
@@ -93,6 +94,7 @@ class WorkerRun:
     graph_arrays: dict[str, np.ndarray] | None = None
     export_failure: str = ""  # why the export failed, when it did
     probe: dict | None = None  # the trainer's gradient check: feature -> bool (unchecked)
+
 
 
 @dataclass(frozen=True)
@@ -152,8 +154,7 @@ def _remove_abandoned_jobs() -> None:
 
 
 def _run(job, work: Submission | Graph, request, limits, data, on_epoch, applied: str) -> WorkerRun:
-    home = job / "home"
-    for folder in (job / P.OUT, home, job / "tmp", job / P.DATA):
+    for folder in (job / P.OUT, job / "home", job / "tmp", job / P.DATA):
         folder.mkdir()
     trainer = isinstance(work, Graph)
     request = {**request, P.ROLE: P.TRAINER if trainer else P.MODEL}
@@ -171,15 +172,30 @@ def _run(job, work: Submission | Graph, request, limits, data, on_epoch, applied
     if data is not None:
         for name in P.DATA_FILES:
             np.save(job / P.DATA / f"{name}.npy", getattr(data, name), allow_pickle=False)
+    conf = confine.confine(job.name, applied == isolation.BWRAP, limits.processes, int(limits.memory_gb * (1 << 30)))
+    try:
+        return _run_confined(job, workdir, request, limits, data, on_epoch, applied, conf)
+    finally:
+        confine.release(conf)
 
-    grading = request[P.MODE] == P.GRADE
+
+def _run_confined(job, workdir: Path, request, limits, data, on_epoch, applied: str, conf: confine.Confinement) -> WorkerRun:
+    home = job / "home"
+    if conf.uid is not None:
+        confine.hand_over(job, conf.uid)
+
+    trainer, grading = request[P.ROLE] == P.TRAINER, request[P.MODE] == P.GRADE
     epochs_at_most = request.get(P.EPOCHS, 0) if grading else 0
     threads = request[P.THREADS]
-    cpu_seconds = int((limits.load_seconds + limits.inspect_seconds + (epochs_at_most + 1) * limits.epoch_seconds) * max(threads, 1)) + 60
+    cpu_seconds = int((limits.load_seconds + 2 * limits.inspect_seconds + (epochs_at_most + 1) * limits.epoch_seconds) * max(threads, 1)) + 60
     rlimits = {"RLIMIT_CORE": 0, "RLIMIT_CPU": cpu_seconds, "RLIMIT_DATA": int(limits.memory_gb * (1 << 30)),
                "RLIMIT_FSIZE": 512 << 20, "RLIMIT_NOFILE": 1024}
-    if os.geteuid() != 0:  # the kernel counts processes per user and never limits root's
-        rlimits["RLIMIT_NPROC"] = _processes_of_this_user() + PROCESSES_PER_WORKER
+    if conf.uid is not None:  # a uid of its own: the kernel counts exactly this job's processes
+        rlimits["RLIMIT_NPROC"] = limits.processes
+    elif os.geteuid() != 0:  # the kernel counts processes per user and never limits root's
+        rlimits["RLIMIT_NPROC"] = _processes_of_this_user() + limits.processes
+    if os.geteuid() == 0 or applied == isolation.BWRAP:  # not for a non-root grader of the same uid: it could no longer
+        rlimits["DUMPABLE"] = 0  # read the job marker in the environment of a setsid() descendant that kept it
     env = {"PATH": "/usr/local/bin:/usr/bin:/bin", "HOME": str(home), "TMPDIR": str(job / "tmp"),
            "LANG": "C.UTF-8", "LC_ALL": "C.UTF-8", "PYTHONHASHSEED": "0", "PYTHONDONTWRITEBYTECODE": "1",
            "OMP_NUM_THREADS": str(threads), "MKL_NUM_THREADS": str(threads), "MPLBACKEND": "Agg",
@@ -189,7 +205,8 @@ def _run(job, work: Submission | Graph, request, limits, data, on_epoch, applied
     lifeline, grader_end = os.pipe()  # the worker dies when it reads EOF here: the grader is gone, however it went
     command = isolation.wrap([sys.executable, "-I", "-c", BOOTSTRAP, str(job), json.dumps(rlimits),
                               str(int(limits.output_mb * (1 << 20))), str(isolation.PACKAGE_ROOT), str(lifeline)],
-                             job, workdir, applied)
+                             job, workdir, applied, int(limits.disk_mb * (1 << 20)))
+    command = confine.launch_command(command, conf)
 
     started = time.monotonic()
     images = len(data.eval_images) if data is not None else 0
@@ -197,11 +214,13 @@ def _run(job, work: Submission | Graph, request, limits, data, on_epoch, applied
         with open(lifeline, "rb"):  # the worker holds its own copy
             process = subprocess.Popen(command, cwd=workdir, env=env, stdin=subprocess.DEVNULL, pass_fds=(lifeline,),
                                        stdout=output, stderr=subprocess.STDOUT, start_new_session=True)
-        watch = _Watch(job, limits, on_epoch, images, epochs_at_most)
+        watchdog = confine.Watchdog(conf, process.pid)  # holds the time limits while the grader is stopped
+        watch = _Watch(job, limits, on_epoch, images, epochs_at_most, watchdog.set_deadline, confine.disk_check(job, limits.disk_mb))
         try:
             timeout = watch.follow(process)
         finally:
-            _kill_tree(process, job.name)
+            _kill_tree(process, job.name, conf)
+            watchdog.stop()
         printed = channel.tail(output)
     error = timeout or _read_error(job) or _exit_error(process.returncode, watch.stage, watch.done)
     graph, graph_arrays, export_failure = (None, None, "") if trainer else _read_graph(job)
@@ -256,8 +275,10 @@ class _Watch:
     timer; an overall deadline (the sum of every stage's limit) caps the run whatever it writes.
     """
 
-    def __init__(self, job: Path, limits: Limits, on_epoch, images: int, epochs: int):
+    def __init__(self, job: Path, limits: Limits, on_epoch, images: int, epochs: int,
+                 on_deadline: Callable[[float], None] = lambda t: None, disk_check: Callable[[], str] = lambda: ""):
         self.job, self.limits, self.on_epoch, self.images = job, limits, on_epoch, images
+        self.on_deadline, self.disk_check, self._disk_checked = on_deadline, disk_check, 0.0
         self.stage, self.since, self.done, self.problem = "start", time.monotonic(), False, ""
         self.deadline = (self.since + STARTUP_SECONDS + limits.load_seconds + 2 * limits.inspect_seconds  # inspect, export
                          + (epochs + 1) * limits.epoch_seconds)
@@ -268,17 +289,30 @@ class _Watch:
     def follow(self, process: subprocess.Popen) -> dict | None:
         while process.poll() is None:
             self._read_events()
-            limit = {"start": STARTUP_SECONDS, "load": self.limits.load_seconds, "inspect": self.limits.inspect_seconds,
-                     "export": self.limits.inspect_seconds, "done": 10.0}.get(self.stage, self.limits.epoch_seconds)  # done: time to exit
+            limit = self._limit()
             now = time.monotonic()
+            self.on_deadline(min(self.since + limit, self.deadline))  # the watchdog's copy, for a stopped grader
             if now - self.since > limit or now > self.deadline:
-                doing = f"training (epoch {len(self.epochs)})" if self.stage == "train" else {
-                    "start": "starting the worker", "load": "loading the model", "inspect": "running the forward pass",
-                    "export": "exporting the model's graph"}.get(self.stage, "finishing")
-                return {"stage": _error_stage(self.stage), "message": f"timed out after {limit:.0f} s while {doing}", "traceback": ""}
+                return self._timed_out(limit)
+            if now - self._disk_checked > DISK_CHECK_SECONDS:
+                self._disk_checked = now
+                if problem := self.disk_check():
+                    return {"stage": _error_stage(self.stage), "message": problem, "traceback": ""}
             time.sleep(POLL_SECONDS)
         self._read_events()
+        if time.monotonic() > min(self.since + self._limit(), self.deadline):  # the watchdog killed it while we were stopped
+            return self._timed_out(self._limit())
         return None
+
+    def _limit(self) -> float:
+        return {"start": STARTUP_SECONDS, "load": self.limits.load_seconds, "inspect": self.limits.inspect_seconds,
+                "export": self.limits.inspect_seconds, "done": 10.0}.get(self.stage, self.limits.epoch_seconds)  # done: time to exit
+
+    def _timed_out(self, limit: float) -> dict:
+        doing = f"training (epoch {len(self.epochs)})" if self.stage == "train" else {
+            "start": "starting the worker", "load": "loading the model", "inspect": "running the forward pass",
+            "export": "exporting the model's graph"}.get(self.stage, "finishing")
+        return {"stage": _error_stage(self.stage), "message": f"timed out after {limit:.0f} s while {doing}", "traceback": ""}
 
     def _read_events(self) -> None:
         lines = channel.follow(self.job / P.EVENTS, self._offset)
@@ -362,15 +396,13 @@ def _error_stage(stage: str) -> str:
     return {"start": "load", "export": "inspect", "done": "train"}.get(stage, stage)
 
 
-def _kill_tree(process: subprocess.Popen, job_name: str) -> None:
-    """Kill the worker's process group, then any process still carrying its job marker (a setsid()
-    grandchild leaves the group but keeps its environment), then reap the worker."""
+def _kill_tree(process: subprocess.Popen, job_name: str, conf: confine.Confinement) -> None:
+    """Kill the worker's process group, cgroup and own uid's processes (where it has them), then any
+    process still carrying its job marker (a setsid() grandchild leaves the group but keeps its
+    environment), then reap the worker."""
     marker = f"GRADER_JOB={job_name}".encode()
     for _ in range(3):  # a survivor may be forking while we look
-        try:
-            os.killpg(process.pid, signal.SIGKILL)
-        except (ProcessLookupError, PermissionError):
-            pass
+        confine.kill_all(conf, process.pid)
         stragglers = [int(p.name) for p in Path("/proc").glob("[0-9]*") if _environment_has(p, marker)]
         for pid in stragglers:
             with contextlib.suppress(ProcessLookupError, PermissionError):

@@ -11,8 +11,6 @@ import os
 import re
 import shutil
 import signal
-import subprocess
-import sys
 import tempfile
 import time
 import uuid
@@ -42,23 +40,6 @@ def known_process_limit(request, isolation: str, reason: str, hole: bool = False
     if isolation == "process" and applies:
         label = "HOLE (process isolation only)" if hole else "KNOWN LIMIT of process isolation"
         request.applymarker(pytest.mark.xfail(reason=f"{label}: {reason}", strict=True))
-
-
-_READ_PARENT_MEMORY = """
-import os
-ppid = os.getppid()
-with open(f"/proc/{ppid}/maps") as maps, open(f"/proc/{ppid}/mem", "rb", buffering=0) as mem:
-    start = next(int(line.split("-")[0], 16) for line in maps if line.split()[1].startswith("r"))
-    mem.seek(start)
-    assert mem.read(1)
-"""
-
-
-def children_read_our_memory() -> bool:
-    """Can a child process of ours, run as our user, read our memory (/proc/<ppid>/mem)? True as root;
-    for other users it depends on the ptrace rules (Yama's ptrace_scope = 1 forbids it)."""
-    return subprocess.run([sys.executable, "-I", "-c", _READ_PARENT_MEMORY], stdin=subprocess.DEVNULL,
-                          capture_output=True, timeout=60).returncode == 0
 
 
 def new_marker(prefix: str = "adv") -> str:

@@ -13,7 +13,7 @@ from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
-from hostile import children_read_our_memory, criterion, findings, instantiate, job_folders_of, known_process_limit, new_marker
+from hostile import criterion, findings, instantiate, job_folders_of, known_process_limit, new_marker
 
 
 @pytest.fixture(scope="module")
@@ -65,11 +65,13 @@ def test_worker_environment_is_allow_listed(snooped):
     assert snooped.seen["parent environ"] in ("absent",) or snooped.seen["parent environ"].startswith("blocked")
 
 
-def test_parent_memory_is_out_of_reach(snooped, isolation, request):
-    known_process_limit(request, isolation, "the worker runs as the grader's user and reads the parent's memory through "
-                                            "/proc/<ppid>/mem (as root, or where ptrace rules allow), environment secrets included",
-                        applies=children_read_our_memory())
+def test_parent_memory_is_out_of_reach(snooped, isolation):
+    # process: the grader makes itself undumpable, and the worker runs as a uid of its own or as root without
+    # CAP_SYS_PTRACE (issue 12; before, a strict xfail wherever children could read their parent's memory).
+    # bwrap: the parent it sees is bubblewrap's init in its own PID namespace, not the grader.
     assert snooped.secret not in snooped.grade.output, f"parent memory: {snooped.seen.get('parent memory')}"
+    if isolation == "process":
+        assert snooped.seen["parent memory"].startswith("blocked"), snooped.seen["parent memory"]
 
 
 def test_files_outside_the_job_folder_are_unreadable(snooped, isolation, request):

@@ -7,6 +7,8 @@ import shutil
 
 from hostile import ROOT, flag_ids, instantiate, known_process_limit
 
+from grader.sandbox.confine import own_uid_available
+
 PRETRAINED = ROOT / "tests" / "fixtures" / "grading" / "pretrained"
 CHANCE_PLUS = 30.0  # percent: 10 classes, so chance is about 10%
 
@@ -20,7 +22,8 @@ def test_labels_are_not_found_in_frames_gc_or_job_files(grade, tmp_path):
 
 def test_labels_are_not_read_from_the_data_files(grade, isolation, mnist_dir, tmp_path, request):
     known_process_limit(request, isolation, "the worker reads the MNIST IDX files where the grader keeps them and "
-                                            "labels every evaluation image exactly (100%)", hole=True)
+                                            "labels every evaluation image exactly (100%)", hole=True,
+                        applies=not (own_uid_available() and not mnist_dir.stat().st_mode & 0o004))  # not world-readable
     g = grade(instantiate("disk_thief.py", tmp_path, DATA_DIR=mnist_dir), isolation)
     assert g.status == "graded", g.error
     assert "DISK THIEF" in g.output

@@ -4,8 +4,13 @@ normally, and no job folder of the suite is left behind."""
 from __future__ import annotations
 
 import os
+import tempfile
+from pathlib import Path
 
 from hostile import SUBMISSIONS, job_folders_of
+
+from grader.sandbox import confine
+from grader.sandbox.runner import JOB_PREFIX
 
 
 def test_an_honest_grade_still_works(grade):
@@ -23,3 +28,11 @@ def test_no_job_folder_of_the_suite_is_left_behind():
     left = [str(job) for name in names for job in job_folders_of(name)]
     assert not left, f"job folders left behind: {left}"
     assert os.getcwd()  # and the parent is still where it was (checked by parent_unharmed too)
+
+
+def test_no_cgroup_of_a_finished_job_is_left_behind():
+    confine.available()  # making a cgroup first removes the empty ones of finished jobs
+    parents = [Path(m) for m in (confine._v2_mount(),) if m] + [confine.CGROUP_ROOT / c for c in ("pids", "memory")]
+    left = [str(f) for parent in parents for f in parent.rglob(JOB_PREFIX + "*")
+            if f.is_dir() and not (Path(tempfile.gettempdir()) / f.name).exists()]
+    assert not left, f"cgroups of finished jobs, still holding processes: {left}"
