@@ -3,14 +3,16 @@
 One hostile submission per attack class, each graded beside an honest twin of the same architecture
 (submissions/graph_*.py): the hostile grade must gain nothing over its twin. Score and accuracy no
 better (the hostile trains the twin's very arithmetic, so "no better" is exact: equal or worse, no
-seed noise), a parameter count no smaller than the twin's (or than the true count of the weights
-it hides), a feature credited only when it changes the output.
+seed noise), a parameter count no smaller than the twin's or than the true count of the weights it
+hides (unless it is graded as the model without them), a feature credited only when it changes the
+output. Outcomes only, through the Grade: scores, accuracies, counts, flags, architecture booleans.
 
-Written against the eager trainer (the student's model trained inside the untrusted worker), which
-every attack here beats: these cases fail until training and evaluation run on the exported graph in
-a worker that never imports the submission. Each is one quick provisional `api.grade` (1 epoch on 200
-synthetic images: one optimizer step for an honest model; 19 such epochs where one step would not
-show the gain) or one `api.check`.
+Written against the eager trainer (the student's model trained inside the untrusted worker, under
+bubblewrap where it works), which every attack here beats: these cases fail until training and
+evaluation run on the exported graph in a worker that never imports the submission. Not marked
+xfail, unlike the suite's other holes (conftest.py): they are the acceptance tests of issue 11.
+Each is one quick provisional `api.grade` (1 epoch on 200 synthetic images: one optimizer step for
+an honest model; 19 such epochs where one step would not show the gain) or one `api.check`.
 """
 
 from __future__ import annotations
