@@ -134,7 +134,9 @@ def feature_gradients(graph: dict, model: GraphModel, images, labels, features: 
         x = normalize(torch.from_numpy(images)).to(device)
         outputs = probe(*[x if not name else getattr(model, name) for name in model.names])
         loss = nn.functional.cross_entropy(outputs[0], torch.from_numpy(labels).to(device).long())
-        grads = torch.autograd.grad(loss, outputs[1:], allow_unused=True)
+        differentiable = [o for o in outputs[1:] if o.requires_grad]  # one computed from the model's tensors alone has none
+        grads = iter(torch.autograd.grad(loss, differentiable, allow_unused=True) if differentiable else ())
+        grads = [next(grads) if o.requires_grad else None for o in outputs[1:]]
     model.load_state_dict(state)
     nonzero = {name: g is not None and bool(g.abs().sum() > 0) for name, g in zip(names, grads, strict=True)}
     return {feature: any(nonzero[n] for n in nodes) for feature, nodes in features.items()}

@@ -37,6 +37,12 @@ permute.default transpose.int contiguous.default clone.default expand.default ca
 chunk.default split.Tensor slice.Tensor select.int narrow.default pad.default constant_pad_nd.default
 upsample_nearest2d.vec upsample_bilinear2d.vec _to_copy.default to.dtype to.dtype_layout alias.default
 lift_fresh_copy.default detach.default zeros_like.default ones_like.default full_like.default
+eq.Tensor eq.Scalar ne.Tensor ne.Scalar gt.Tensor gt.Scalar lt.Tensor lt.Scalar ge.Tensor ge.Scalar le.Tensor le.Scalar
+all.dim all.default any.dim any.default logical_and.default logical_or.default logical_not.default bitwise_not.default
+round.default floor.default ceil.default trunc.default sign.default remainder.Scalar fmod.Scalar minimum.default maximum.default
+argmax.default argmin.default one_hot.default index_select.default gather.default masked_fill.Scalar masked_fill.Tensor
+cumsum.default prod.dim_int var.correction std.correction norm.ScalarOpt_dim linalg_vector_norm.default
+zeros.default ones.default full.default arange.default arange.start scalar_tensor.default new_zeros.default new_ones.default
 sym_size.int sym_numel.default _assert_tensor_metadata.default
 """.split())
 PYTHON_OPS = frozenset({"operator.getitem", "operator.mul", "operator.add", "operator.sub", "operator.floordiv",

@@ -61,6 +61,9 @@ def assert_gains_nothing(g, *twins) -> None:
     twins = [t if isinstance(t, tuple) else (t, 0) for t in twins]
     for twin, _ in twins:
         assert twin.status == "graded" and twin.score > 0, f"the twin itself: {summary(twin)}"
+    if "untrusted_training" in flag_ids(g):  # an attack that keeps its model from exporting trains itself, and scores 0
+        assert g.score == 0 and not g.passed and g.training.trained_by == "eager", summary(g)
+        return
     reasons = [shortfall(g, twin, count) for twin, count in twins]
     assert None in reasons, "; ".join([f"hostile: {summary(g)}"] + [f"{why} than twin: {summary(twin)}" for why, (twin, _) in zip(reasons, twins)])
 
