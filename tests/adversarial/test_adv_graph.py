@@ -65,7 +65,7 @@ def assert_gains_nothing(g, *twins) -> None:
         assert g.score == 0 and not g.passed and g.training.trained_by == "eager", summary(g)
         return
     reasons = [shortfall(g, twin, count) for twin, count in twins]
-    assert None in reasons, "; ".join([f"hostile: {summary(g)}"] + [f"{why} than twin: {summary(twin)}" for why, (twin, _) in zip(reasons, twins)])
+    assert None in reasons, "; ".join([f"hostile: {summary(g)}"] + [f"{why} than twin: {summary(twin)}" for why, (twin, _) in zip(reasons, twins, strict=True)])
 
 
 @pytest.fixture(scope="module")
@@ -158,12 +158,12 @@ def projection_table(images: np.ndarray, labels: np.ndarray) -> list[list[int]]:
     """graph_table_*.py's keys: four exact integer projections of each image's uint8 pixels, and its label."""
     weights = np.arange(784)[:, None] * np.array([3, 5, 11, 13]) % 97 - 48
     keys = images.reshape(len(images), 784).astype(np.int64) @ weights
-    return [[*map(int, k), int(label)] for k, label in zip(keys, labels)]
+    return [[*map(int, k), int(label)] for k, label in zip(keys, labels, strict=True)]
 
 
 def test_an_answer_dict_gains_nothing(grade, twin, mnist_dir, tmp_path):
     images, labels = public_evaluation(mnist_dir)
-    answers = {hashlib.sha1(image.tobytes()).hexdigest(): int(label) for image, label in zip(images, labels)}
+    answers = {hashlib.sha1(image.tobytes()).hexdigest(): int(label) for image, label in zip(images, labels, strict=True)}
     g = grade(instantiate("graph_table_dict.py", tmp_path, ANSWERS=repr(answers)))
     if "untrusted_training" in flag_ids(g):  # Python control flow on tensor values: not exportable
         assert g.score == 0 and not g.passed, summary(g)
