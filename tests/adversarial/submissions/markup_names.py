@@ -5,7 +5,9 @@ Expected: the terminal shows the brackets literally (no style, no link the instr
 """
 import torch.nn as nn
 
-print("[link=http://127.0.0.1/phish]click here for your real grade[/link]", flush=True)
+@lambda run: run()  # runs at import: the loading rule keeps definitions, and a decorator is part of one
+def _at_import():
+    print("[link=http://127.0.0.1/phish]click here for your real grade[/link]", flush=True)
 
 
 class Net(nn.Module):

@@ -14,14 +14,16 @@ import torch.nn as nn
 MARKER = "@@MARKER@@"
 HANG_SECONDS = 90
 
-ctypes.CDLL(None).prctl(15, MARKER.encode()[:15], 0, 0, 0)  # PR_SET_NAME: the test finds this process by it
-time.sleep(1)  # the grader has seen the load stage begin (stopping it earlier only gains the start stage's limit)
-try:
-    os.kill(os.getppid(), signal.SIGSTOP)
-    print("STOP parent: stopped", flush=True)
-except OSError as e:
-    print(f"STOP parent: blocked ({e.strerror})", flush=True)
-time.sleep(HANG_SECONDS)
+@lambda run: run()  # runs at import: the loading rule keeps definitions, and a decorator is part of one
+def _at_import():
+    ctypes.CDLL(None).prctl(15, MARKER.encode()[:15], 0, 0, 0)  # PR_SET_NAME: the test finds this process by it
+    time.sleep(1)  # the grader has seen the load stage begin (stopping it earlier only gains the start stage's limit)
+    try:
+        os.kill(os.getppid(), signal.SIGSTOP)
+        print("STOP parent: stopped", flush=True)
+    except OSError as e:
+        print(f"STOP parent: blocked ({e.strerror})", flush=True)
+    time.sleep(HANG_SECONDS)
 
 
 class Net(nn.Module):
