@@ -89,3 +89,23 @@ def test_a_forward_that_views_its_activations_still_trains(mnist_dir):
     # x.view(N, -1) fails on channels_last activations: the trainer must fall back, not fail the student
     g = api.grade("submissions/seed002_plain_fc_16614.py", data_dir=mnist_dir, epochs=1, train_limit=300, threads=1)
     assert g.status == "graded", g.error
+
+
+def test_the_submissions_code_does_not_run_while_its_graph_trains(mnist_dir, tmp_path):
+    model = tmp_path / "model.py"
+    model.write_text(
+        "import torch.nn as nn\n"
+        "class Net(nn.Module):\n"
+        "    def __init__(self):\n"
+        "        super().__init__()\n"
+        "        self.conv, self.bn, self.drop = nn.Conv2d(1, 10, 3), nn.BatchNorm2d(10), nn.Dropout(0.1)\n"
+        "    def forward(self, x):\n"
+        "        print('FORWARD ON', x.shape, flush=True)\n"
+        "        return self.drop(self.bn(self.conv(x))).mean(dim=(2, 3))\n")
+    g = api.grade(model, data_dir=mnist_dir, epochs=1, train_limit=600, threads=1)
+    assert g.status == "graded", g.error
+    assert g.training.trained_by == "graph" and "untrusted_training" not in {f.id for f in g.inspection.flags}
+    batches = [line.split("[", 1)[1].split(",")[0] for line in g.output.splitlines() if line.startswith("FORWARD ON")]
+    assert batches and all(not b.isdigit() or int(b) <= 4 for b in batches), batches  # the trace (4), summary (2), export
+    # (a symbolic batch): never a training batch of 128, never an evaluation batch
+    assert json.loads(__import__("grader.report.json", fromlist=["render"]).render(g))["training"]["trained_by"] == "graph"
