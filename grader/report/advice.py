@@ -65,3 +65,7 @@ def model_text(grade) -> str:
         return ""
     guess = f"; a guess among {len(m.others) + 1} versions" if m.guessed else ""
     return f"{m.file}:{m.model_class} ({m.reason}{guess})"
+
+
+TRAINED_BY_WORDS = {"graph": "its exported graph, trained by the grader's own code",
+                    "eager": "its own Python code, which the grade cannot trust (untrusted_training)"}

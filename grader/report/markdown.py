@@ -104,7 +104,7 @@ def _training(grade: Grade) -> str:
     pct = lambda v: "–" if v is None else f"{v:.2f}%"  # noqa: E731
     lines = ["### Training"]
     if t:
-        lines += ["", f"{t.epochs} epochs on {escape(t.device)}, {t.seconds:.0f} s."]
+        lines += ["", f"{t.epochs} epochs on {escape(t.device)}, {t.seconds:.0f} s, of {advice.TRAINED_BY_WORDS.get(t.trained_by, '')}."]
         if m.accuracy_before_training is not None:
             lines[-1] += f" Untrained: {m.accuracy_before_training:.1f}% validation accuracy (chance is about 10%)."
     else:

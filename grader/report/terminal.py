@@ -9,7 +9,7 @@ from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
 
-from grader.report.advice import STAGE_WORDS, model_text, points_text
+from grader.report.advice import STAGE_WORDS, TRAINED_BY_WORDS, model_text, points_text
 from grader.results import Grade
 
 YES, NO = "[green]yes[/]", "[red]no[/]"
@@ -98,7 +98,8 @@ def _layers(grade: Grade) -> Table:
 def _history(grade: Grade) -> Table:
     t = grade.training
     ref = grade.reference.history if grade.reference else ()
-    table = Table(box=box.SIMPLE_HEAD, title=f"Training: {t.epochs} epochs on {t.device}, {t.seconds:.0f} s", title_justify="left")
+    table = Table(box=box.SIMPLE_HEAD, title=f"Training: {t.epochs} epochs on {escape(t.device)}, {t.seconds:.0f} s, "
+                                             f"of {TRAINED_BY_WORDS.get(t.trained_by, t.trained_by)}", title_justify="left")
     for col in ("epoch", "train loss", "validation %", "test %", "reference val %"):
         table.add_column(col, justify="right")
     for r in t.history:
