@@ -19,6 +19,7 @@ import numpy as np
 
 from grader import __version__
 from grader import data as mnist
+from grader import evaluation_set
 from grader.evaluate import accuracy, diagnose, evaluate
 from grader.inspect import MalformedTrace, build_inspection
 from grader.load import LoadError, ModelChoice, choose_model, resolve_submission
@@ -92,14 +93,15 @@ def _run(path, rubric: Rubric, model_class: str, mode: str, split: mnist.MnistSp
         "device": device if mode == "grade" else "cpu",
         "threads": threads or os.cpu_count() or 1,
     }
-    training_data = None
+    training_data = evaluation = None
     if split is not None:
-        training_data = TrainingData(split.train_images, split.train_labels, np.concatenate([split.validation_images, split.test_images]))
+        evaluation = evaluation_set.prepare(split)  # secret perturbation, order and canaries: never sent as such
+        training_data = TrainingData(split.train_images, split.train_labels, evaluation.images)
 
     def report_epoch(e: EpochOutput) -> None:
-        n = len(split.validation_labels)
-        if e.epoch > 0 and e.predictions.shape[0] >= n:
-            on_progress(Progress(e.epoch, epochs, e.train_loss, accuracy(e.predictions[:n], split.validation_labels), e.seconds))
+        if e.epoch > 0:  # the runner checked the predictions: one per image sent
+            on_progress(Progress(e.epoch, epochs, e.train_loss, accuracy(evaluation.restore(e.predictions).validation,
+                                                                         split.validation_labels), e.seconds))
 
     run = run_worker(submission, request, rubric.limits, training_data, report_epoch, isolation)
     error = StageError(**run.error) if run.error else None
@@ -112,10 +114,10 @@ def _run(path, rubric: Rubric, model_class: str, mode: str, split: mnist.MnistSp
     history, metrics, training, flags, diagnostics = None, _NO_METRICS, None, (), None
     if mode == "grade" and error is None:
         try:
-            history, metrics, flags = evaluate(run.epochs, split.validation_labels, split.test_labels)
+            history, metrics, flags = evaluate(run.epochs, split.validation_labels, split.test_labels, evaluation)
             training = Training(len(history), run.device, round(history[-1].seconds if history else 0.0, 2), history)
             diagnostics = diagnose(run.epochs[-1], split.validation_images, split.validation_labels, split.test_images,
-                                   split.test_labels, run.activations, run.feature_maps)
+                                   split.test_labels, run.activations, run.feature_maps, evaluation)
         except ValueError as e:
             error = StageError("evaluate", str(e), "")
     if inspection is not None:

@@ -1,0 +1,115 @@
+"""The evaluation images as the worker gets them: perturbed, in a secret order, with canaries.
+
+The validation and test images are public, so a model could carry their answers: a table keyed by
+the exact pixels, or by the position of an image in the evaluation set. Each run therefore sends
+the worker
+- every evaluation image with a fresh, secret perturbation that an honest model does not notice
+  (integer noise on every pixel, background included, so no byte pattern and no zero pattern of a
+  public image survives; README, "Answers looked up from the public pixels", has the measurements);
+  the grade is computed on these images;
+- unperturbed "canary" copies of a random subset of them, the exact public pixels;
+- all of them in a secret random order, which the parent keeps to put the predictions back.
+A model that is much better on the canaries than on the same images perturbed looked its answers
+up. The secrets come from the operating system (`secrets`), never from the recipe's seed, and
+never leave this process: the worker sees only `EvaluationSet.images`.
+"""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+
+import numpy as np
+
+from grader.data import MnistSplit
+
+CANARIES = 1000  # exact public images sent besides the perturbed ones (at most all of them)
+
+
+@dataclass(frozen=True)
+class Perturbation:
+    """How each evaluation image is changed before the worker sees it."""
+
+    noise_levels: int = 2  # intensity levels (of 255): every pixel gets a uniform integer in [-noise, noise], clipped
+    shift_pixels: int = 0  # each image moves by up to this many pixels in x and in y (zeros come in at the edge)
+
+    @property
+    def kind(self) -> str:
+        shift = f"_shift{self.shift_pixels}" if self.shift_pixels else ""
+        return f"noise{self.noise_levels}{shift}"
+
+
+DEFAULT = Perturbation()
+
+
+@dataclass(frozen=True)
+class Predictions:
+    """The worker's predictions put back in the parent's order."""
+
+    validation: np.ndarray  # (V,) one class per validation image, as perturbed
+    test: np.ndarray  # (T,) one class per test image, as perturbed
+    canaries: np.ndarray  # (K,) one class per canary: the same images as EvaluationSet.canaries, with their exact pixels
+
+
+@dataclass(frozen=True)
+class EvaluationSet:
+    """What the worker sees (`images`) and the secrets that read its predictions (the rest, never sent)."""
+
+    images: np.ndarray  # (V + T + K, 28, 28) uint8: perturbed validation and test images and exact canaries, shuffled
+    kind: str  # Perturbation.kind
+    validation: int  # V: the originals are the validation images, then the test images
+    canaries: np.ndarray  # (K,) indices into the originals of the images also sent exact
+    order: np.ndarray  # (V + T + K,) images[j] is item order[j] of: perturbed originals, then canaries
+
+    def restore(self, predictions: np.ndarray) -> Predictions:
+        """The predictions for `images` (checked by the runner: one class per image) in the parent's order."""
+        if predictions.shape != self.order.shape:
+            raise ValueError(f"{predictions.shape[0]} predictions for {self.order.shape[0]} images")
+        ordered = np.empty_like(predictions)
+        ordered[self.order] = predictions
+        originals = len(self.order) - len(self.canaries)
+        return Predictions(ordered[: self.validation], ordered[self.validation : originals], ordered[originals:])
+
+    def source(self, position: int) -> int:
+        """Which original (index into validation then test images) `images[position]` shows."""
+        item = int(self.order[position])
+        originals = len(self.order) - len(self.canaries)
+        return item if item < originals else int(self.canaries[item - originals])
+
+
+def prepare(split: MnistSplit, perturbation: Perturbation = DEFAULT, canaries: int = CANARIES,
+            entropy: tuple[int, int] | None = None) -> EvaluationSet:
+    """This run's evaluation images. `entropy` (the seeds of the noise and of the order) is for tests only:
+    by default both come from the operating system, so no two runs, and no submission, can know them."""
+    noise_seed, order_seed = entropy or (secrets.randbits(128), secrets.randbits(128))
+    # Two generators: learning the noise (the worker sees it, knowing the public pixels) says nothing of the order.
+    noise_rng, order_rng = np.random.default_rng(noise_seed), np.random.default_rng(order_seed)
+    originals = np.concatenate([split.validation_images, split.test_images])  # (V + T, 28, 28)
+    chosen = np.sort(order_rng.choice(len(originals), size=min(canaries, len(originals)), replace=False))
+    items = np.concatenate([_perturb(originals, perturbation, noise_rng), originals[chosen]])
+    order = order_rng.permutation(len(items))
+    return EvaluationSet(items[order], perturbation.kind, len(split.validation_images), chosen, order)
+
+
+def _perturb(images: np.ndarray, p: Perturbation, rng: np.random.Generator) -> np.ndarray:
+    """(N, 28, 28) uint8 -> the same images, each one different in at least one pixel."""
+    noise = rng.integers(-p.noise_levels, p.noise_levels + 1, size=images.shape, dtype=np.int16)
+    out = np.clip(images.astype(np.int16) + noise, 0, 255).astype(np.uint8)
+    if p.shift_pixels:
+        out = _shift(out, rng.integers(-p.shift_pixels, p.shift_pixels + 1, size=(len(out), 2)))
+    same = np.flatnonzero((out == images).all(axis=(1, 2)))  # all noise clipped or zero: rare, but never let one through
+    pixel = rng.integers(0, 28, size=(len(same), 2))
+    values = out[same, pixel[:, 0], pixel[:, 1]]
+    out[same, pixel[:, 0], pixel[:, 1]] = np.where(values < 255, values + 1, values - 1)
+    return out
+
+
+def _shift(images: np.ndarray, shifts: np.ndarray) -> np.ndarray:
+    """Move each image by its (dy, dx), filling with zeros (MNIST's background)."""
+    pad = int(np.abs(shifts).max())
+    padded = np.pad(images, ((0, 0), (pad, pad), (pad, pad)))
+    out = np.empty_like(images)
+    for dy, dx in {(int(a), int(b)) for a, b in shifts}:
+        rows = np.flatnonzero((shifts[:, 0] == dy) & (shifts[:, 1] == dx))
+        out[rows] = padded[rows, pad - dy : pad - dy + 28, pad - dx : pad - dx + 28]
+    return out
