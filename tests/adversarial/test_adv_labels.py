@@ -20,11 +20,20 @@ def test_labels_are_not_found_in_frames_gc_or_job_files(grade, tmp_path):
 
 def test_labels_are_not_read_from_the_data_files(grade, isolation, mnist_dir, tmp_path, request):
     known_process_limit(request, isolation, "the worker reads the MNIST IDX files where the grader keeps them and "
-                                            "labels every evaluation image exactly (100%)", hole=True)
-    g = grade(instantiate("disk_thief.py", tmp_path, DATA_DIR=mnist_dir), isolation)
+                                            "labels every evaluation image by its nearest image there (100%)", hole=True)
+    g = grade(instantiate("disk_thief_nearest.py", tmp_path, DATA_DIR=mnist_dir), isolation)
     assert g.status == "graded", g.error
     assert "DISK THIEF" in g.output
     assert g.metrics.validation_accuracy < CHANCE_PLUS and g.metrics.test_accuracy < CHANCE_PLUS, g.metrics
+
+
+def test_answers_looked_up_by_exact_pixels_gain_nothing(grade, isolation, mnist_dir, tmp_path):
+    g = grade(instantiate("disk_thief.py", tmp_path, DATA_DIR=mnist_dir), isolation)
+    assert g.status == "graded", g.error
+    assert g.metrics.validation_accuracy < CHANCE_PLUS and g.metrics.test_accuracy < CHANCE_PLUS, g.metrics
+    if "DISK THIEF read" in g.output:  # process isolation: it read the files, and its table matched the exact canaries
+        assert g.metrics.perturbation.canary_accuracy == 100.0
+        assert "answers_looked_up" in flag_ids(g) and g.score == 0
 
 
 def test_shipped_weights_are_flagged_and_score_zero(grade):
