@@ -17,9 +17,8 @@ from pathlib import Path
 
 import numpy as np
 
-from grader import __version__
+from grader import __version__, evaluation_set
 from grader import data as mnist
-from grader import evaluation_set
 from grader.evaluate import accuracy, diagnose, evaluate
 from grader.inspect import MalformedTrace, build_inspection
 from grader.load import LoadError, ModelChoice, choose_model, resolve_submission

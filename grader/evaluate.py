@@ -36,7 +36,7 @@ def evaluate(epochs: tuple[EpochOutput, ...], validation_labels: np.ndarray, tes
     Without `evaluation` the predictions are for the validation then the test images, as they are."""
     n = len(validation_labels)
     restored = [restore(e, n, len(test_labels), evaluation) for e in epochs]
-    rows = [(e, accuracy(p.validation, validation_labels), accuracy(p.test, test_labels)) for e, p in zip(epochs, restored)]
+    rows = [(e, accuracy(p.validation, validation_labels), accuracy(p.test, test_labels)) for e, p in zip(epochs, restored, strict=True)]
     history = tuple(EpochRecord(e.epoch, e.train_loss if e.train_loss is not None else float("nan"), val, test, e.seconds)
                     for e, val, test in rows if e.epoch > 0)
     before = rows[0][1] if rows else None
@@ -79,13 +79,15 @@ def canary_effect(predictions: Predictions, evaluation: EvaluationSet, labels: n
     truth = labels[evaluation.canaries]
     exact_right = predictions.canaries == truth
     perturbed_right = np.concatenate([predictions.validation, predictions.test])[evaluation.canaries] == truth
-    k = max(len(truth), 1)
     only_exact, only_perturbed = int((exact_right & ~perturbed_right).sum()), int((perturbed_right & ~exact_right).sum())
-    standard_error = 100 * math.sqrt(only_exact + only_perturbed) / k
-    return PerturbationEffect(evaluation.kind, len(truth), round(100 * float(exact_right.mean()) if len(truth) else 0.0, 4),
-                              round(100 * float(perturbed_right.mean()) if len(truth) else 0.0, 4),
-                              round(100 * (only_exact - only_perturbed) / k, 4),
-                              round(max(LOOKED_UP_POINTS, LOOKED_UP_STANDARD_ERRORS * standard_error), 4))
+    k = len(truth)
+
+    def percent(count: float) -> float:
+        return round(100 * count / k, 4) if k else 0.0
+
+    return PerturbationEffect(evaluation.kind, k, percent(exact_right.sum()), percent(perturbed_right.sum()),
+                              percent(only_exact - only_perturbed),
+                              round(max(LOOKED_UP_POINTS, LOOKED_UP_STANDARD_ERRORS * percent(math.sqrt(only_exact + only_perturbed))), 4))
 
 
 def diagnose(final: EpochOutput, validation_images: np.ndarray, validation_labels: np.ndarray, test_images: np.ndarray,
