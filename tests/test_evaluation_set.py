@@ -7,7 +7,7 @@ import pytest
 from synthetic_mnist import images_and_labels
 
 from grader.data import MnistSplit
-from grader.evaluate import evaluate
+from grader.evaluate import diagnose, evaluate
 from grader.evaluation_set import Perturbation, prepare
 from grader.sandbox.runner import EpochOutput
 
@@ -120,3 +120,13 @@ def test_without_an_evaluation_set_predictions_are_read_as_validation_then_test(
     assert metrics.validation_accuracy == 100.0 and metrics.perturbation is None
     with pytest.raises(ValueError):
         evaluate((EpochOutput(1, 0.5, 2.3, 1.0, labels[:-1]),), split.validation_labels, split.test_labels)
+
+
+def test_diagnostics_read_the_test_predictions_and_name_the_sample_the_worker_saw(split):
+    _, labels = originals(split)
+    e = prepare(split, canaries=CANARIES)
+    perfect = np.array([labels[e.source(j)] for j in range(len(e.images))], dtype=np.int64)
+    d = diagnose(EpochOutput(1, 0.5, 2.3, 1.0, perfect), split.validation_images, split.validation_labels, split.test_images,
+                 split.test_labels, [], {}, e)
+    assert sum(d.confusion[i][i] for i in range(10)) == TEST and not d.mistakes
+    assert (d.sample_image == e.images[0]).all() and d.sample_label == labels[e.source(0)]
