@@ -17,9 +17,10 @@ from pathlib import Path
 
 import numpy as np
 
-from grader import __version__, evaluation_set
+from grader import __version__
 from grader import data as mnist
 from grader.evaluate import accuracy, diagnose, evaluate
+from grader.evaluation_set import prepare as prepare_evaluation_set
 from grader.inspect import MalformedTrace, build_inspection
 from grader.load import LoadError, ModelChoice, choose_model, resolve_submission
 from grader.results import Environment, Flag, Grade, Metrics, Reference, StageError, Training
@@ -94,7 +95,7 @@ def _run(path, rubric: Rubric, model_class: str, mode: str, split: mnist.MnistSp
     }
     training_data = evaluation = None
     if split is not None:
-        evaluation = evaluation_set.prepare(split)  # secret perturbation, order and canaries: never sent as such
+        evaluation = prepare_evaluation_set(split)  # secret perturbation, order and canaries: never sent as such
         training_data = TrainingData(split.train_images, split.train_labels, evaluation.images)
 
     def report_epoch(e: EpochOutput) -> None:
