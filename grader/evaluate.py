@@ -83,7 +83,7 @@ def canary_effect(predictions: Predictions, evaluation: EvaluationSet, labels: n
     k = len(truth)
 
     def percent(count: float) -> float:
-        return round(100 * count / k, 4) if k else 0.0
+        return round(100 * float(count) / k, 4) if k else 0.0
 
     return PerturbationEffect(evaluation.kind, k, percent(exact_right.sum()), percent(perturbed_right.sum()),
                               percent(only_exact - only_perturbed),

@@ -4,8 +4,9 @@ The validation and test images are public, so a model could carry their answers:
 the exact pixels, or by the position of an image in the evaluation set. Each run therefore sends
 the worker
 - every evaluation image with a fresh, secret perturbation that an honest model does not notice
-  (integer noise on every pixel, background included, so no byte pattern and no zero pattern of a
-  public image survives; README, "Answers looked up from the public pixels", has the measurements);
+  (integer noise on the ink, and three background pixels next to it lit, so no byte pattern and
+  no pattern of zero pixels of a public image survives; README, "Answers looked up from the public
+  pixels", has the measurements);
   the grade is computed on these images;
 - unperturbed "canary" copies of a random subset of them, the exact public pixels;
 - all of them in a secret random order, which the parent keeps to put the predictions back.
@@ -30,13 +31,17 @@ CANARIES = 1000  # exact public images sent besides the perturbed ones (at most 
 class Perturbation:
     """How each evaluation image is changed before the worker sees it."""
 
-    noise_levels: int = 2  # intensity levels (of 255): every pixel gets a uniform integer in [-noise, noise], clipped
+    noise_levels: int = 2  # intensity levels (of 255): each ink (non-zero) pixel gets a uniform integer in [-noise, noise], clipped
+    background: float = 0.0  # this fraction of the background (zero) pixels becomes 1 (changes the zero pattern; costs accuracy)
+    edge_pixels: int = 3  # this many background pixels touching the ink (of 8 neighbours) become 1: the zero pattern changes
     shift_pixels: int = 0  # each image moves by up to this many pixels in x and in y (zeros come in at the edge)
 
     @property
     def kind(self) -> str:
+        background = f"_background{self.background:g}" if self.background else ""
+        background += f"_edge{self.edge_pixels}" if self.edge_pixels else ""
         shift = f"_shift{self.shift_pixels}" if self.shift_pixels else ""
-        return f"noise{self.noise_levels}{shift}"
+        return f"noise{self.noise_levels}{background}{shift}"
 
 
 DEFAULT = Perturbation()
@@ -93,8 +98,13 @@ def prepare(split: MnistSplit, perturbation: Perturbation = DEFAULT, canaries: i
 
 def _perturb(images: np.ndarray, p: Perturbation, rng: np.random.Generator) -> np.ndarray:
     """(N, 28, 28) uint8 -> the same images, each one different in at least one pixel."""
+    # Noise on the background would brighten it on average (clipped at 0): a bias that a fragile model notices (measured).
+    ink = images > 0
     noise = rng.integers(-p.noise_levels, p.noise_levels + 1, size=images.shape, dtype=np.int16)
-    out = np.clip(images.astype(np.int16) + noise, 0, 255).astype(np.uint8)
+    lit = rng.random(images.shape) < p.background
+    if p.edge_pixels:
+        lit |= _edge(ink, p.edge_pixels, rng)
+    out = np.clip(images + np.where(ink, noise, lit), 0, 255).astype(np.uint8)
     if p.shift_pixels:
         out = _shift(out, rng.integers(-p.shift_pixels, p.shift_pixels + 1, size=(len(out), 2)))
     same = np.flatnonzero((out == images).all(axis=(1, 2)))  # all noise clipped or zero: rare, but never let one through
@@ -113,3 +123,18 @@ def _shift(images: np.ndarray, shifts: np.ndarray) -> np.ndarray:
         rows = np.flatnonzero((shifts[:, 0] == dy) & (shifts[:, 1] == dx))
         out[rows] = padded[rows, pad - dy : pad - dy + 28, pad - dx : pad - dx + 28]
     return out
+
+
+def _edge(ink: np.ndarray, count: int, rng: np.random.Generator) -> np.ndarray:
+    """(N, 28, 28) bool: `count` random background pixels per image among those touching its ink."""
+    padded = np.pad(ink, ((0, 0), (1, 1), (1, 1)))
+    touching = np.zeros_like(ink)
+    for dy in (-1, 0, 1):
+        for dx in (-1, 0, 1):
+            touching |= padded[:, 1 + dy : 29 + dy, 1 + dx : 29 + dx]
+    candidates = (touching & ~ink).reshape(len(ink), -1)
+    scores = np.where(candidates, rng.random(candidates.shape), -1.0)  # the highest `count` random scores win
+    chosen = np.argpartition(-scores, count - 1, axis=1)[:, :count]
+    out = np.zeros_like(candidates)
+    np.put_along_axis(out, chosen, np.take_along_axis(candidates, chosen, axis=1), axis=1)
+    return out.reshape(ink.shape)

@@ -8,7 +8,7 @@ from synthetic_mnist import images_and_labels
 
 from grader.data import MnistSplit
 from grader.evaluate import diagnose, evaluate
-from grader.evaluation_set import Perturbation, prepare
+from grader.evaluation_set import DEFAULT, Perturbation, prepare
 from grader.sandbox.runner import EpochOutput
 
 VALIDATION, TEST, CANARIES = 300, 200, 100
@@ -46,8 +46,23 @@ def test_the_worker_gets_every_image_perturbed_and_some_exact_in_a_shuffled_orde
     assert {h for h in sent if h in public} == {digest(images[i]) for i in e.canaries}
     assert not (e.order == np.arange(len(e.order))).all()
     perturbed = e.images[e.order < VALIDATION + TEST][np.argsort(e.order[e.order < VALIDATION + TEST])]
-    difference = perturbed.astype(int) - images
-    assert np.abs(difference).max() <= 2 and (difference != 0).mean() > 0.5  # every pixel may move, background too
+    assert np.abs(perturbed.astype(int) - images).max() <= 2
+
+
+def test_the_noise_changes_the_ink_and_the_zero_pattern_of_every_digit():
+    digits = np.zeros((50, 28, 28), np.uint8)
+    digits[:, 8:20, 10:18] = np.random.default_rng(0).integers(1, 256, (50, 12, 8))  # ink; the rest is background
+    empty = np.zeros((0, 28, 28), np.uint8)
+    e = prepare(MnistSplit(empty, empty[:, 0, 0], digits[:30], np.zeros(30, np.uint8), digits[30:], np.zeros(20, np.uint8), ""), canaries=0)
+    perturbed = e.images[np.argsort(e.order)].astype(int)
+    ink = digits > 0
+    assert ((perturbed != digits) & ink).sum(axis=(1, 2)).min() > 0.5 * ink.sum(axis=(1, 2)).min()  # 4 in 5 ink pixels move
+    assert ((perturbed > 0) != ink).any(axis=(1, 2)).all()  # no digit keeps its pattern of zero pixels
+    lit = (perturbed > 0) & ~ink
+    assert (lit.sum(axis=(1, 2)) == 3).all() and set(np.unique(perturbed[~ink])) == {0, 1}  # three pixels at 1, not a brighter background
+    touching = np.zeros_like(ink)
+    touching[:, 7:21, 9:19] = True
+    assert not (lit & ~touching).any()  # next to the ink
 
 
 def test_secrets_differ_between_runs_and_do_not_come_from_any_seed(split):
@@ -108,7 +123,7 @@ def test_an_honest_model_that_the_perturbation_moves_a_little_is_not_flagged(spl
     _, metrics, flags = evaluate(epochs_of(model, e), split.validation_labels, split.test_labels, e)
     assert "answers_looked_up" not in [f.id for f in flags]
     effect = metrics.perturbation
-    assert effect.canaries == CANARIES and effect.kind == "noise2"
+    assert effect.canaries == CANARIES and effect.kind == DEFAULT.kind
     assert abs(effect.effect_points) < effect.threshold_points and effect.threshold_points >= 2.0
     assert effect.effect_points == pytest.approx(effect.canary_accuracy - effect.perturbed_accuracy_on_canaries)
 

@@ -6,7 +6,7 @@ import math
 import pytest
 from synthetic_mnist import write_mnist
 
-from grader import api, cli
+from grader import api, cli, evaluation_set
 from grader.report import json as json_report
 
 SEED004 = "submissions/seed004_gap_8440.py"
@@ -44,7 +44,7 @@ def test_grading_twice_trains_identically_and_evaluates_on_a_fresh_perturbation(
     assert abs(first.validation_accuracy - second.validation_accuracy) <= 2.0
     assert abs(first.test_accuracy - second.test_accuracy) <= 2.0
     effect = again.metrics.perturbation
-    assert effect.kind == "noise2" and effect.canaries == 500  # the synthetic set has 200 + 300 images: all are canaries
+    assert effect.kind == evaluation_set.DEFAULT.kind and effect.canaries == 500  # the synthetic set has 200 + 300 images: all are canaries
     assert "answers_looked_up" not in [f.id for f in again.inspection.flags]
 
 
