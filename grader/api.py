@@ -21,6 +21,8 @@ from grader import __version__
 from grader import data as mnist
 from grader import protocol as P
 from grader.evaluate import accuracy, diagnose, evaluate
+from grader.evaluation_set import prepare as prepare_evaluation_set
+from grader.evaluation_set import secret_seeds
 from grader.inspect import MalformedTrace, build_inspection, with_gradients, with_graph
 from grader.inspect.graph import MalformedGraph, read_graph
 from grader.load import LoadError, ModelChoice, choose_model, resolve_submission
@@ -90,14 +92,15 @@ def _run(path, rubric: Rubric, model_class: str, mode: str, split: mnist.MnistSp
         P.RECIPE: dataclasses.asdict(rubric.recipe), P.EPOCHS: epochs,
         P.DEVICE: device if mode == P.GRADE else "cpu", P.THREADS: threads or os.cpu_count() or 1,
     }
-    training_data = None
+    training_data = evaluation = None
     if split is not None:
-        training_data = TrainingData(split.train_images, split.train_labels, np.concatenate([split.validation_images, split.test_images]))
+        evaluation = prepare_evaluation_set(split, secret_seeds(submission.sha256, rubric.sha256))  # never sent as such
+        training_data = TrainingData(split.train_images, split.train_labels, evaluation.images)
 
     def report_epoch(e: EpochOutput) -> None:
-        n = len(split.validation_labels)
-        if e.epoch > 0 and e.predictions.shape[0] >= n:
-            on_progress(Progress(e.epoch, epochs, e.train_loss, accuracy(e.predictions[:n], split.validation_labels), e.seconds))
+        if e.epoch > 0:  # the runner checked the predictions: one per image sent
+            on_progress(Progress(e.epoch, epochs, e.train_loss, accuracy(evaluation.restore(e.predictions).validation,
+                                                                         split.validation_labels), e.seconds))
 
     run = run_worker(submission, request, rubric.limits, training_data, report_epoch, isolation)
     inspection, graph, error = _inspect(run)
@@ -109,10 +112,10 @@ def _run(path, rubric: Rubric, model_class: str, mode: str, split: mnist.MnistSp
     history, metrics, training, flags, diagnostics = None, _NO_METRICS, None, (), None
     if mode == P.GRADE and error is None:
         try:
-            history, metrics, flags = evaluate(trained.epochs, split.validation_labels, split.test_labels)
+            history, metrics, flags = evaluate(trained.epochs, split.validation_labels, split.test_labels, evaluation)
             training = Training(len(history), trained.device, round(history[-1].seconds if history else 0.0, 2), history, trained_by)
             diagnostics = diagnose(trained.epochs[-1], split.validation_images, split.validation_labels, split.test_images,
-                                   split.test_labels, trained.activations, trained.feature_maps)
+                                   split.test_labels, trained.activations, trained.feature_maps, evaluation)
         except ValueError as e:
             error = StageError("evaluate", str(e), "")
     if inspection is not None:

@@ -71,10 +71,23 @@ class Training:
 
 
 @dataclass(frozen=True)
+class PerturbationEffect:
+    """How much better the trained model is on exact public pixels than on the perturbed images it is graded on."""
+
+    kind: str  # the perturbation of the graded images (grader.evaluation_set.Perturbation.kind)
+    canaries: int  # images sent twice: with their exact public pixels and perturbed
+    canary_accuracy: float  # percent, last epoch, on the exact copies
+    perturbed_accuracy_on_canaries: float  # percent, last epoch, on the same images perturbed
+    effect_points: float  # canary_accuracy - perturbed_accuracy_on_canaries; an honest model: about 0
+    threshold_points: float  # above this the model is flagged answers_looked_up (a floor, or 3 standard errors)
+
+
+@dataclass(frozen=True)
 class Metrics:
-    validation_accuracy: float | None  # percent, at the last epoch
+    validation_accuracy: float | None  # percent, at the last epoch, on the perturbed images
     test_accuracy: float | None
     accuracy_before_training: float | None  # validation accuracy of the untrained model
+    perturbation: PerturbationEffect | None = None  # None when nothing was trained
 
 
 @dataclass(frozen=True)

@@ -6,7 +6,8 @@ import math
 import pytest
 from synthetic_mnist import write_mnist
 
-from grader import api, cli
+from grader import api, cli, evaluation_set
+from grader.report import json as json_report
 
 SEED004 = "submissions/seed004_gap_8440.py"
 FIXTURES = "tests/fixtures/grading"
@@ -42,7 +43,17 @@ def test_grading_twice_gives_identical_metrics(seed004_grade, mnist_dir):
         return [(r.train_loss, r.validation_accuracy, r.test_accuracy) for r in g.training.history]
 
     assert numbers(again) == numbers(seed004_grade)
-    assert again.metrics == seed004_grade.metrics
+    assert again.metrics == seed004_grade.metrics  # the same files: the same secret perturbation
+    effect = again.metrics.perturbation
+    assert effect.kind == evaluation_set.DEFAULT.kind and effect.canaries == 500  # the synthetic set has 200 + 300 images: all are canaries
+    assert "answers_looked_up" not in [f.id for f in again.inspection.flags]
+
+
+def test_the_json_report_records_the_perturbations_effect(seed004_grade):
+    report = json.loads(json_report.render(seed004_grade))
+    assert set(report["perturbation"]) == {"kind", "canaries", "canary_accuracy", "perturbed_accuracy_on_canaries",
+                                           "effect_points", "threshold_points"}
+    assert "perturbation" not in report["metrics"]
 
 
 def test_evaluation_labels_never_reach_the_worker(mnist_dir):

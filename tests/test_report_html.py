@@ -182,7 +182,7 @@ def test_an_error_is_the_only_thing_to_change_when_nothing_loaded():
 
 def test_the_advice_covers_every_flag_the_grader_raises():
     raised = {"unused_layer", "unused_parameters", "dropout_inactive", "probabilities_output", "hidden_parameters",
-              "non_statistic_buffers", "pretrained_weights", "unused_result"}
+              "non_statistic_buffers", "pretrained_weights", "unused_result", "answers_looked_up"}
     assert raised <= set(html.FLAG_ADVICE)
     assert {c.id for c in RUBRIC.criteria} <= set(html.CRITERION_ADVICE)
 

@@ -33,7 +33,7 @@ def test_default_rubric_loads():
     assert parameters.less_than == 20000
     assert rubric.recipe.epochs == 19 and rubric.recipe.seed == 1 and rubric.recipe.split.validation == 10000
     assert rubric.limits == Limits(60.0, 60.0, 600.0, 8.0, 4.0)
-    assert rubric.fail_on_flags == ("pretrained_weights", "untrusted_training")
+    assert rubric.fail_on_flags == ("pretrained_weights", "untrusted_training", "answers_looked_up")
     assert rubric.path == str(DEFAULT_RUBRIC)
     assert rubric.sha256 == hashlib.sha256(DEFAULT_RUBRIC.read_bytes()).hexdigest()
 
@@ -64,7 +64,7 @@ def test_unknown_key_names_the_key_and_the_file(tmp_path, old, new, key):
     ("memory_gb = 8", 'memory_gb = "8"', "memory_gb"),
     ("title = ", "title = 3 #", "title"),
     ("less_than = 20000", "less_than = 2e4", "less_than"),
-    ('fail_on_flags = ["pretrained_weights", "untrusted_training"]', 'fail_on_flags = "pretrained_weights"', "fail_on_flags"),
+    ('fail_on_flags = ["pretrained_weights", "untrusted_training", "answers_looked_up"]', 'fail_on_flags = "pretrained_weights"', "fail_on_flags"),
     ("nesterov = true", 'nesterov = "yes"', "nesterov"),
 ])
 def test_wrong_type_names_the_key_and_the_file(tmp_path, old, new, key):

@@ -36,6 +36,8 @@ FLAG_ADVICE = {
                              "remove them. Only normalization statistics are free.",
     "unused_result": "Use the layer's output: assign it (`x = self.drop(x)`) so it feeds what `forward` returns; a result "
                      "that is thrown away does not count.",
+    "answers_looked_up": "Let the network recognize the digits: a table of answers keyed by the public images' pixels (or "
+                         "their position) only ever matches the grader's unperturbed copies, never the images it grades.",
     "pretrained_weights": "Submit the model untrained: the grade comes from the rubric's own training run from a fresh "
                           "initialization. Remove any `torch.load` or `load_state_dict` from the model's constructor.",
 }

@@ -21,10 +21,26 @@ def test_labels_are_not_found_in_frames_gc_or_job_files(grade, tmp_path):
 def test_labels_are_not_read_from_the_data_files(grade, isolation, mnist_dir, tmp_path):
     # Once a hole of process isolation (the model worker can read the IDX files): closed by the graph trainer, which
     # predicts the evaluation images without the submission's code.
-    g = grade(instantiate("disk_thief.py", tmp_path, DATA_DIR=mnist_dir), isolation)
+    g = grade(instantiate("disk_thief_nearest.py", tmp_path, DATA_DIR=mnist_dir), isolation)
     assert g.status == "graded", g.error
     assert "DISK THIEF" in g.output
-    assert g.metrics.validation_accuracy < CHANCE_PLUS and g.metrics.test_accuracy < CHANCE_PLUS, g.metrics
+    assert_no_gain_from_labels(g)
+
+
+def assert_no_gain_from_labels(g) -> None:
+    if "untrusted_training" in flag_ids(g):  # it keeps its model from exporting, so its own code predicts: scored 0
+        assert g.score == 0 and not g.passed and g.training.trained_by == "eager"
+    else:
+        assert g.metrics.validation_accuracy < CHANCE_PLUS and g.metrics.test_accuracy < CHANCE_PLUS, g.metrics
+
+
+def test_answers_looked_up_by_exact_pixels_gain_nothing(grade, isolation, mnist_dir, tmp_path):
+    g = grade(instantiate("disk_thief.py", tmp_path, DATA_DIR=mnist_dir), isolation)
+    assert g.status == "graded", g.error
+    assert_no_gain_from_labels(g)
+    if "DISK THIEF read" in g.output and g.training.trained_by == "eager":  # its table matched the exact canaries
+        assert g.metrics.perturbation.canary_accuracy == 100.0
+        assert "answers_looked_up" in flag_ids(g) and g.score == 0
 
 
 def test_shipped_weights_are_flagged_and_score_zero(grade):

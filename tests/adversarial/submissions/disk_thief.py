@@ -1,9 +1,11 @@
 """Hostile: reads the MNIST IDX files from where the course keeps them (the test fills in DATA_DIR) and
 answers every evaluation image with its true label, looked up by its pixels.
 
-The evaluation images are MNIST images; a worker that can read the label files can label them
-exactly. Expected: accuracy near chance, because the worker cannot read outside its job folder.
-Bubblewrap delivers that; process isolation cannot (it reads what the grader's user can read).
+The evaluation images are MNIST images, but the graded ones carry a secret noise
+(grader.evaluation_set), so no exact-pixel key matches them. Expected: accuracy near chance under
+either isolation. Bubblewrap keeps the files out of reach; under process isolation the worker reads
+them, its table matches only the grader's exact canaries, and the grade is flagged answers_looked_up.
+disk_thief_nearest.py is the version the noise does not stop.
 """
 import gzip
 from pathlib import Path
