@@ -38,6 +38,11 @@ def summary(g) -> str:
             f"before training {m.accuracy_before_training}%, counted {g.inspection.parameters.counted}, flags {flag_ids(g)}")
 
 
+# Each file's evaluation images carry their own secret noise (grader.evaluation_set), so a hostile file and its twin,
+# even computing alike, may differ by an image or two of the 200 + 300 synthetic ones; every attack here gained 30+ points.
+ACCURACY_NOISE = 1.5  # points
+
+
 def shortfall(g, twin, true_count: int = 0) -> str | None:
     """How the hostile grade g did better than its honest twin (score, accuracy, or a parameter count
     below the twin's or below true_count); None when it gained nothing."""
@@ -46,8 +51,8 @@ def shortfall(g, twin, true_count: int = 0) -> str | None:
     better = []
     if g.score > twin.score:
         better.append("score")
-    if twin.metrics.validation_accuracy is not None and (g.metrics.validation_accuracy > twin.metrics.validation_accuracy
-                                                         or g.metrics.test_accuracy > twin.metrics.test_accuracy):
+    if twin.metrics.validation_accuracy is not None and (g.metrics.validation_accuracy > twin.metrics.validation_accuracy + ACCURACY_NOISE
+                                                         or g.metrics.test_accuracy > twin.metrics.test_accuracy + ACCURACY_NOISE):
         better.append("accuracy")
     if g.inspection.parameters.counted < max(true_count, twin.inspection.parameters.counted):
         better.append("a smaller count")
