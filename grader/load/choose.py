@@ -63,10 +63,10 @@ def choose_model(sources: list[SourceFile], wanted: str = "") -> ModelChoice:
             raise LoadError(f"no nn.Module class named {wanted!r} in the submission (found: {', '.join(map(label, modules))})")
         if len(matches) == 1:
             return _choice(matches[0], OPTION, "named by --model-class or the rubric's model_class", False, [], label)
-        candidates = matches
+        candidates, copy_of = matches, {}
     else:
-        candidates = folder.candidates(modules)
-    calls = folder.calls(candidates)
+        candidates, copy_of = folder.candidates(modules)
+    calls = folder.calls(candidates, copy_of)
     for rule, step in ((IMPORTED, [c for c in calls if c.imported]), (INSTANTIATED, [c for c in calls if not c.imported])):
         if step:
             chosen = max(step, key=lambda c: (folder.kinds[c.importer] == NOTEBOOK, c.importer, c.order))  # the newest call
@@ -127,7 +127,6 @@ class _Folder:
         self.local: dict[str, dict[str, tuple[str, str | None]]] = {}  # file -> name -> (file, attribute or None: a module)
         self.external: dict[str, dict[str, str]] = {}  # file -> name -> the dotted name it was imported as
         self.broken_imports: list[str] = []  # syntax errors of files another file imports
-        self.copy_of: dict[tuple[str, str], tuple[str, str]] = {}  # a notebook's copy of a class -> the module's class
         for s in sources:
             self.local[s.path], self.external[s.path] = {}, {}
             for node, _ in s.statements:
@@ -227,7 +226,8 @@ class _Folder:
         torch_bases = [dotted_name(b) or "" for b in cls.node.bases if self._base_kind(cls, b, frozenset()) == "torch"]
         return "torch" if any(not b.endswith("Module") for b in torch_bases) else None
 
-    def candidates(self, modules: list[_Class]) -> list[_Class]:
+    def candidates(self, modules: list[_Class]) -> tuple[list[_Class], dict[tuple[str, str], tuple[str, str]]]:
+        """The classes that may be the model, and the notebook copies left out for the module class they copy."""
         used = set()
         for cls in modules:
             used |= self._reached(cls.file, [cls.node], {(cls.file, cls.name)}) - {(cls.file, cls.name)}
@@ -236,10 +236,13 @@ class _Folder:
         found = with_forward or found
         buildable = [c for c in found if not _needs_arguments(self._method(c, "__init__"))]
         found = buildable or found
-        copies = [c for c in found if c.kind != MODULE and sum(m.name == c.name and m.kind == MODULE for m in found) == 1]
-        self.copy_of = {(c.file, c.name): next((m.file, m.name) for m in found if m.name == c.name and m.kind == MODULE)
-                        for c in copies}
-        return [c for c in found if c not in copies]
+        in_modules: dict[str, list[_Class]] = {}
+        for m in found:
+            if m.kind == MODULE:
+                in_modules.setdefault(m.name, []).append(m)
+        copy_of = {(c.file, c.name): (same[0].file, same[0].name) for c in found
+                   if c.kind != MODULE and len(same := in_modules.get(c.name, [])) == 1}
+        return [c for c in found if (c.file, c.name) not in copy_of], copy_of
 
     def _reached(self, file: str, nodes: list[ast.AST], seen: set) -> set[tuple[str, str]]:
         """The folder's classes and functions the nodes refer to, following functions (and classes) they reach."""
@@ -254,8 +257,9 @@ class _Folder:
                         self._reached(target[0], [definition], seen)
         return seen
 
-    def calls(self, candidates: list[_Class]) -> list[_Call]:
-        """Every call in the folder that builds a candidate, directly or through a function of the folder."""
+    def calls(self, candidates: list[_Class], copy_of: dict[tuple[str, str], tuple[str, str]]) -> list[_Call]:
+        """Every call in the folder that builds a candidate, directly or through a function of the folder; a call of
+        a notebook's copy of a class counts for the module class it copies (`copy_of`)."""
         keys = {(c.file, c.name) for c in candidates}
         found = []
         for file, source in self.sources.items():
@@ -270,7 +274,7 @@ class _Folder:
                         continue
                     for key in built:
                         imported = key[0] != file  # a notebook's own copy of a module's class is not an import
-                        original, key = key, self.copy_of.get(key, key)
+                        original, key = key, copy_of.get(key, key)
                         if key in keys:
                             found.append(_Call(key, file, (index, node.lineno, node.col_offset), imported, original != key))
         return found
