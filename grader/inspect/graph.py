@@ -42,9 +42,10 @@ class GraphFacts:
 def read_graph(graph: dict, arrays: dict[str, np.ndarray]) -> GraphFacts:
     """The checked facts of a graph; MalformedGraph on anything an honest export would not write."""
     nodes, inputs = _checked(graph, arrays)
+    by_name = {n["name"]: n for n in nodes}
     users = _users(nodes)
-    reaching = _reaching_output(graph, nodes)
-    feature_nodes = {name: tuple(n["name"] for n in nodes if n["name"] in reaching and test(n, nodes, inputs))
+    reaching = _reaching_output(graph, by_name)
+    feature_nodes = {name: tuple(n["name"] for n in nodes if n["name"] in reaching and test(n, by_name, inputs))
                      for name, test in _FEATURE_TESTS.items()}
     return GraphFacts(_count(nodes, inputs, users, arrays), {k: bool(v) for k, v in feature_nodes.items()}, feature_nodes, len(nodes))
 
@@ -103,8 +104,7 @@ def _users(nodes: list[dict]) -> dict[str, list[tuple[dict, int]]]:
     return users
 
 
-def _reaching_output(graph: dict, nodes: list[dict]) -> set[str]:
-    by_name = {n["name"]: n for n in nodes}
+def _reaching_output(graph: dict, by_name: dict[str, dict]) -> set[str]:
     reached, todo = set(), _refs(graph["outputs"])
     while todo:
         name = todo.pop()
@@ -157,9 +157,9 @@ def _active(node: dict) -> bool:
     return training is True
 
 
-def _is_gap(node: dict, nodes, inputs) -> bool:
+def _is_gap(node: dict, by_name: dict[str, dict], inputs) -> bool:
     target, args = node["target"], node["args"]
-    source = _shape_of(args[0], nodes) if args else None
+    source = _shape_of(args[0], by_name) if args else None
     if target in ("aten.adaptive_avg_pool2d.default", "aten._adaptive_avg_pool2d.default"):
         return len(args) > 1 and args[1] in ([1, 1], [1], 1)
     if target == "aten.mean.dim":
@@ -173,15 +173,15 @@ def _is_gap(node: dict, nodes, inputs) -> bool:
     return False
 
 
-def _is_fc(node: dict, nodes, inputs) -> bool:
+def _is_fc(node: dict, by_name: dict[str, dict], inputs) -> bool:
     if node["target"] in FC_OPS:
         return True
     if node["target"] in MATRIX_OPS:
-        return any(_from_parameter(arg, nodes, inputs) for arg in node["args"])
+        return any(_from_parameter(arg, by_name, inputs) for arg in node["args"])
     return False
 
 
-def _from_parameter(arg, nodes, inputs, depth: int = 0) -> bool:
+def _from_parameter(arg, by_name: dict[str, dict], inputs, depth: int = 0) -> bool:
     """A tensor of the model (a parameter, or a trainable tensor kept outside the registered ones, which the graph
     holds as a constant), possibly through views and transposes; not one computed from the images."""
     if not (isinstance(arg, dict) and "ref" in arg) or depth > 8:
@@ -189,20 +189,18 @@ def _from_parameter(arg, nodes, inputs, depth: int = 0) -> bool:
     name = arg["ref"]
     if name in inputs:
         return inputs[name]["kind"] != fmt.INPUT
-    node = next((n for n in nodes if n["name"] == name), None)
-    return bool(node and node["target"] in _VIEWS and node["args"] and _from_parameter(node["args"][0], nodes, inputs, depth + 1))
+    node = by_name.get(name)
+    return bool(node and node["target"] in _VIEWS and node["args"] and _from_parameter(node["args"][0], by_name, inputs, depth + 1))
 
 
-def _shape_of(arg, nodes) -> list | None:
-    if isinstance(arg, dict) and "ref" in arg:
-        node = next((n for n in nodes if n["name"] == arg["ref"]), None)
-        return node.get("shape") if node else None
-    return None
+def _shape_of(arg, by_name: dict[str, dict]) -> list | None:
+    node = by_name.get(arg["ref"]) if isinstance(arg, dict) and "ref" in arg else None
+    return node.get("shape") if node else None
 
 
 _FEATURE_TESTS = {
-    "batchnorm": lambda n, nodes, inputs: n["target"] in fmt.BATCH_NORM_OPS and _active(n),
-    "dropout": lambda n, nodes, inputs: n["target"] in fmt.DROPOUT_OPS and _active(n),
-    "gap": lambda n, nodes, inputs: n["target"] in GAP_OPS and _is_gap(n, nodes, inputs),
+    "batchnorm": lambda n, by_name, inputs: n["target"] in fmt.BATCH_NORM_OPS and _active(n),
+    "dropout": lambda n, by_name, inputs: n["target"] in fmt.DROPOUT_OPS and _active(n),
+    "gap": lambda n, by_name, inputs: n["target"] in GAP_OPS and _is_gap(n, by_name, inputs),
     "fc": _is_fc,
 }
