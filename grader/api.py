@@ -133,7 +133,7 @@ def _run(path, rubric: Rubric, model_class: str, mode: str, split: mnist.MnistSp
                                 trained.device or run.device or "cpu", run.isolation, rubric.recipe.seed),
         error=error, inspection=inspection, training=training, metrics=metrics,
         criteria=criteria, score=total, max_score=max_score, reference=load_reference(), diagnostics=diagnostics,
-        seconds=round(time.monotonic() - started, 2), output=run.output + trained.output if trained is not run else run.output,
+        seconds=round(time.monotonic() - started, 2), output=run.output + (trained.output if trained is not run else ""),
     )
 
 

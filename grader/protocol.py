@@ -18,6 +18,7 @@ STAGES = ("start", "load", "inspect", "export", "train", "done")  # the only ord
 # request.json keys
 ROLE, MODE, ROOT, FILE, MODEL_CLASS, LEFT_OUT, RECIPE, EPOCHS, DEVICE, THREADS = (
     "role", "mode", "root", "file", "model_class", "left_out", "recipe", "epochs", "device", "threads")
+FEATURES = "features"  # the trainer's request: {feature: [graph node names]}; and the probe's answer: {feature: bool}
 
 # Job-folder files, relative to the job folder
 REQUEST = "request.json"

@@ -161,7 +161,7 @@ def _run(job, work: Submission | Graph, request, limits, data, on_epoch, applied
     if trainer:
         np.savez(job / P.GRAPH_TENSORS, **work.arrays)
         (job / P.GRAPH_FILE).write_text(json.dumps(work.graph))
-        request["features"] = {k: list(v) for k, v in work.features.items()}
+        request[P.FEATURES] = {k: list(v) for k, v in work.features.items()}
         workdir = job
     else:
         root = job / P.SUBMISSION
@@ -253,7 +253,8 @@ def _read_graph(job: Path) -> tuple[dict | None, dict | None, str]:
 def _read_probe(job: Path) -> dict | None:
     try:
         probe = channel.read_json(job / P.PROBE)
-        return {str(k)[:20]: v is True for k, v in probe["features"].items()} if isinstance(probe.get("features"), dict) else None
+        answer = probe.get(P.FEATURES)
+        return {str(k)[:20]: v is True for k, v in answer.items()} if isinstance(answer, dict) else None
     except (channel.BadOutput, AttributeError):
         return None
 
@@ -263,9 +264,6 @@ def _copy_submission(submission: Submission, target: Path) -> None:
     for rel in submission.files:
         (target / rel).parent.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(Path(submission.root) / rel, target / rel)
-
-
-STAGES = P.STAGES
 
 
 class _Watch:
@@ -326,7 +324,7 @@ class _Watch:
 
     def _apply(self, event: dict) -> None:
         stage = event.get("stage")
-        if stage not in STAGES or STAGES.index(stage) < STAGES.index(self.stage):
+        if stage not in P.STAGES or P.STAGES.index(stage) < P.STAGES.index(self.stage):
             return  # unknown, or backwards: ignored
         if stage != self.stage:
             self.since = time.monotonic()

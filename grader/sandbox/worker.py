@@ -120,8 +120,8 @@ def _train_graph(job: Path, request: dict, device, enter) -> None:
         images, labels = generator.integers(0, 256, (recipe.batch_size, 28, 28), np.uint8), generator.integers(0, 10, recipe.batch_size)
     else:
         images, labels = (np.load(job / P.DATA / f"{k}.npy", allow_pickle=False)[: recipe.batch_size] for k in ("train_images", "train_labels"))
-    probe = build.feature_gradients(graph, model, images, labels, request["features"], device)
-    (job / P.PROBE).write_text(json.dumps({"features": probe}))
+    probe = build.feature_gradients(graph, model, images, labels, request[P.FEATURES], device)
+    (job / P.PROBE).write_text(json.dumps({P.FEATURES: probe}))
     if request[P.MODE] == P.CHECK:
         return
     _train(job, model, recipe, request, device, enter)
