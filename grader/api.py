@@ -8,7 +8,6 @@ from __future__ import annotations
 import dataclasses
 import importlib.metadata
 import json
-import os
 import platform
 import time
 from collections.abc import Callable
@@ -17,7 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
-from grader import __version__
+from grader import __version__, numerics
 from grader import data as mnist
 from grader import protocol as P
 from grader.evaluate import accuracy, diagnose, evaluate
@@ -26,11 +25,11 @@ from grader.evaluation_set import secret_seeds
 from grader.inspect import MalformedTrace, build_inspection, with_gradients, with_graph
 from grader.inspect.graph import MalformedGraph, read_graph
 from grader.load import LoadError, ModelChoice, choose_model, resolve_submission
-from grader.results import Environment, Flag, Grade, Inspection, Metrics, Reference, StageError, Training
+from grader.results import Diagnostics, Environment, EpochRecord, Flag, Grade, Inspection, Metrics, Reference, SeedRun, StageError, Training
 from grader.rubric import DEFAULT_RUBRIC, Rubric, load_rubric
 from grader.sandbox.isolation import flags as isolation_flags
-from grader.sandbox.runner import EpochOutput, Graph, TrainingData, run_worker
-from grader.score import score, score_error
+from grader.sandbox.runner import EpochOutput, Graph, TrainingData, WorkerRun, run_worker
+from grader.score import borderline_criteria, score, score_error
 
 REFERENCE_RESULTS = Path(__file__).resolve().parent.parent / "reference" / "results.json"
 _NO_METRICS = Metrics(None, None, None)
@@ -45,6 +44,7 @@ class Progress:
     train_loss: float | None
     validation_accuracy: float
     seconds: float
+    seed: int = 0  # which training run (several train side by side when a grade is borderline)
 
 
 def check(path: str | Path, rubric: Rubric | None = None, model_class: str = "", isolation: str = "auto") -> Grade:
@@ -60,47 +60,92 @@ def grade(
     epochs: int | None = None,
     train_limit: int | None = None,
     device: str = "auto",
-    threads: int | None = None,
+    cores: int | None = None,
     on_progress: Callable[[Progress], None] = lambda p: None,
     split: mnist.MnistSplit | None = None,
     isolation: str = "auto",
+    defer_borderline: bool = False,
+    earlier: Grade | None = None,
 ) -> Grade:
-    """Everything `check` does, then train with the rubric's recipe and evaluate on the trusted side.
+    """Everything `check` does, then train with the rubric's recipe, once per seed of its seed policy, and evaluate
+    on the trusted side.
 
-    `epochs` (at most the rubric's) and `train_limit` make quick, provisional runs. A batch
-    passes the `split` it loaded once instead of `data_dir` and `train_limit`.
+    `epochs` (at most the rubric's) and `train_limit` make quick, provisional runs. A batch passes the `split` it
+    loaded once instead of `data_dir` and `train_limit`, grades its class with `defer_borderline` (a borderline
+    grade comes back with `training.pending_runs`), and then passes that grade as `earlier` to run only the
+    seeds still pending. `cores` seeds train side by side; each run uses one thread (grader.numerics), so the
+    numbers never depend on it.
     """
     rubric = rubric or load_rubric(DEFAULT_RUBRIC)
     recipe = rubric.recipe
     if epochs is not None and not 1 <= epochs <= recipe.epochs:
         raise ValueError(f"--epochs must be between 1 and the rubric's {recipe.epochs}")
     split = split or mnist.load_split(mnist.find_mnist(data_dir), recipe.split, train_limit)
-    return _run(path, rubric, model_class, mode="grade", split=split, epochs=epochs or recipe.epochs,
-                device=device, threads=threads, on_progress=on_progress, isolation=isolation)
+    return _run(path, rubric, model_class, mode="grade", split=split, epochs=epochs or recipe.epochs, device=device,
+                cores=cores or 1, on_progress=on_progress, isolation=isolation, defer_borderline=defer_borderline,
+                earlier=earlier)
+
+
+@dataclasses.dataclass(frozen=True)
+class _Attempt:
+    """One seed's workers: the model worker's run, the run that trained (the trainer's, or the model worker's
+    when the export failed), and what the parent made of them."""
+
+    seed: int
+    model_run: WorkerRun
+    trained: WorkerRun
+    trained_by: str
+    inspection: Inspection | None  # the gradient probe applied
+    error: StageError | None
+    history: tuple[EpochRecord, ...] | None  # None: nothing trained (check, or an error)
+    metrics: Metrics
+    flags: tuple[Flag, ...]  # the evaluation's (pretrained_weights, answers_looked_up)
+    diagnostics: Diagnostics | None
 
 
 def _run(path, rubric: Rubric, model_class: str, mode: str, split: mnist.MnistSplit | None = None, epochs: int = 0,
-         device: str = "cpu", threads: int | None = None, on_progress=lambda p: None, isolation: str = "auto") -> Grade:
+         device: str = "cpu", cores: int = 1, on_progress=lambda p: None, isolation: str = "auto",
+         defer_borderline: bool = False, earlier: Grade | None = None) -> Grade:
     started = time.monotonic()
     submission = resolve_submission(path)
     try:
         choice = choose_model(submission, model_class or rubric.model_class)
     except LoadError as e:
         return failed_grade(path, rubric, mode, str(e), sha256=submission.sha256)
+    evaluation = None if split is None else prepare_evaluation_set(split, secret_seeds(submission.sha256, rubric.sha256))
+
+    def attempts(seeds: list[int]) -> list[_Attempt]:
+        with ThreadPoolExecutor(max_workers=max(1, min(cores, len(seeds)))) as pool:
+            return list(pool.map(lambda seed: _attempt(submission, choice, rubric, mode, seed, split, evaluation, epochs,
+                                                       device, on_progress, isolation), seeds))
+
+    first_seed, policy = rubric.recipe.seed, rubric.seeds
+    if earlier is None or earlier.submission_sha256 != submission.sha256 or not earlier.training:
+        first = attempts(list(range(first_seed, first_seed + (policy.runs if mode == P.GRADE else 1))))
+        earlier = _with_runs(_first_grade(submission, choice, rubric, mode, epochs, split, first[0]), first[1:], rubric)
+        if earlier.error is None and mode == P.GRADE and (ids := borderline_criteria(rubric, _histories(earlier))):
+            earlier = _with_runs(earlier, [], rubric, borderline=ids, pending=policy.borderline_runs - policy.runs)
+    if earlier.training and earlier.training.pending_runs and not defer_borderline:
+        done = len(earlier.training.runs)
+        extra = attempts(list(range(first_seed + done, first_seed + done + earlier.training.pending_runs)))
+        earlier = _with_runs(earlier, extra, rubric)
+    return dataclasses.replace(earlier, seconds=round(earlier.seconds + time.monotonic() - started, 2))
+
+
+def _attempt(submission, choice: ModelChoice, rubric: Rubric, mode: str, seed: int, split, evaluation, epochs: int, device: str,
+             on_progress, isolation: str) -> _Attempt:
+    """Both workers for one training seed, and the evaluation of what they returned."""
+    recipe = dataclasses.replace(rubric.recipe, seed=seed)
     request = {
         P.MODE: mode, P.FILE: choice.file, P.MODEL_CLASS: choice.model_class, P.LEFT_OUT: list(submission.left_out),
-        P.RECIPE: dataclasses.asdict(rubric.recipe), P.EPOCHS: epochs,
-        P.DEVICE: device if mode == P.GRADE else "cpu", P.THREADS: threads or os.cpu_count() or 1,
+        P.RECIPE: dataclasses.asdict(recipe), P.EPOCHS: epochs, P.DEVICE: device if mode == P.GRADE else "cpu",
     }
-    training_data = evaluation = None
-    if split is not None:
-        evaluation = prepare_evaluation_set(split, secret_seeds(submission.sha256, rubric.sha256))  # never sent as such
-        training_data = TrainingData(split.train_images, split.train_labels, evaluation.images)
+    training_data = None if split is None else TrainingData(split.train_images, split.train_labels, evaluation.images)
 
     def report_epoch(e: EpochOutput) -> None:
         if e.epoch > 0:  # the runner checked the predictions: one per image sent
             on_progress(Progress(e.epoch, epochs, e.train_loss, accuracy(evaluation.restore(e.predictions).validation,
-                                                                         split.validation_labels), e.seconds))
+                                                                         split.validation_labels), e.seconds, seed))
 
     run = run_worker(submission, request, rubric.limits, training_data, report_epoch, isolation)
     inspection, graph, error = _inspect(run)
@@ -109,20 +154,31 @@ def _run(path, rubric: Rubric, model_class: str, mode: str, split: mnist.MnistSp
         trained, trained_by = run_worker(graph, request, rubric.limits, training_data, report_epoch, isolation), P.GRAPH
         error = StageError(**trained.error) if trained.error else None
         inspection = with_gradients(inspection, trained.probe)
-    history, metrics, training, flags, diagnostics = None, _NO_METRICS, None, (), None
+    history, metrics, flags, diagnostics = None, _NO_METRICS, (), None
     if mode == P.GRADE and error is None:
         try:
             history, metrics, flags = evaluate(trained.epochs, split.validation_labels, split.test_labels, evaluation)
-            training = Training(len(history), trained.device, round(history[-1].seconds if history else 0.0, 2), history, trained_by)
             diagnostics = diagnose(trained.epochs[-1], split.validation_images, split.validation_labels, split.test_images,
                                    split.test_labels, trained.activations, trained.feature_maps, evaluation)
         except ValueError as e:
             error = StageError("evaluate", str(e), "")
+    return _Attempt(seed, run, trained, trained_by, inspection, error, history, metrics, flags, diagnostics)
+
+
+def _first_grade(submission, choice: ModelChoice, rubric: Rubric, mode: str, epochs: int, split, a: _Attempt) -> Grade:
+    """The grade of the first seed alone: what the submission is (inspection, flags) comes from its model worker."""
+    run, trained, error, history, inspection = a.model_run, a.trained, a.error, a.history, a.inspection
+    training = None
+    if history is not None:
+        runs = (_seed_run(a),)
+        training = Training(len(history), trained.device, round(history[-1].seconds if history else 0.0, 2), history,
+                            a.trained_by, runs)
     if inspection is not None:
-        inspection = dataclasses.replace(inspection, flags=_choice_flags(choice) + _export_flags(run, mode) + inspection.flags + flags,
+        inspection = dataclasses.replace(inspection, flags=_choice_flags(choice) + _export_flags(run, mode) + inspection.flags + a.flags,
                                          notes=submission.notes + inspection.notes)
     if error is None:
-        criteria, total, max_score = score(rubric, inspection, history, inspection.flags + isolation_flags(run.isolation))
+        criteria, total, max_score = score(rubric, inspection, None if history is None else (history,),
+                                           inspection.flags + isolation_flags(run.isolation))
     else:
         criteria, total, max_score = score_error(rubric, error.stage, mode)
     return Grade(
@@ -130,11 +186,49 @@ def _run(path, rubric: Rubric, model_class: str, mode: str, split: mnist.MnistSp
         rubric_path=rubric.path, rubric_sha256=rubric.sha256, rubric_title=rubric.title,
         mode=mode, provisional=_provisional(rubric, mode, epochs, split),
         environment=Environment(platform.python_version(), run.torch_version or _installed("torch"),
-                                trained.device or run.device or "cpu", run.isolation, rubric.recipe.seed),
-        error=error, inspection=inspection, training=training, metrics=metrics,
-        criteria=criteria, score=total, max_score=max_score, reference=load_reference(), diagnostics=diagnostics,
-        seconds=round(time.monotonic() - started, 2), output=run.output + (trained.output if trained is not run else ""),
+                                trained.device or run.device or "cpu", run.isolation, rubric.recipe.seed,
+                                numerics.cpu_model(), platform.machine()),
+        error=error, inspection=inspection, training=training, metrics=a.metrics,
+        criteria=criteria, score=total, max_score=max_score, reference=load_reference(), diagnostics=a.diagnostics,
+        seconds=0.0, output=run.output + (trained.output if trained is not run else ""),
     )
+
+
+def _with_runs(grade: Grade, extra: list[_Attempt], rubric: Rubric, borderline: tuple[str, ...] | None = None,
+               pending: int | None = None) -> Grade:
+    """`grade` with more seeds' runs added and judged again: the accuracy criteria take the mean of every run.
+    A seed that fails makes the whole grade an error, naming the seed."""
+    if grade.error is not None or grade.training is None:
+        return grade
+    failed = next((a for a in extra if a.error is not None), None)
+    if failed is not None:
+        error = dataclasses.replace(failed.error, message=f"with training seed {failed.seed}: {failed.error.message}")
+        criteria, total, max_score = score_error(rubric, error.stage, grade.mode)
+        return dataclasses.replace(grade, error=error, criteria=criteria, score=total,
+                                   training=dataclasses.replace(grade.training, pending_runs=0))
+    runs = grade.training.runs + tuple(_seed_run(a) for a in extra)
+    known = {f.id for f in grade.inspection.flags}
+    new_flags = tuple({f.id: f for a in extra for f in a.flags if f.id not in known}.values())
+    inspection = dataclasses.replace(grade.inspection, flags=grade.inspection.flags + new_flags)
+    borderline = tuple(c.id for c in grade.criteria if c.borderline) if borderline is None else borderline
+    training = dataclasses.replace(grade.training, runs=runs, borderline=grade.training.borderline or bool(borderline),
+                                   pending_runs=(grade.training.pending_runs if pending is None else pending) - len(extra))
+    criteria, total, _ = score(rubric, inspection, tuple(r.history for r in runs), inspection.flags
+                               + isolation_flags(grade.environment.isolation), borderline)
+    mean = lambda values: round(float(np.mean(values)), 4)  # noqa: E731
+    metrics = dataclasses.replace(grade.metrics, validation_accuracy=mean([r.validation_accuracy for r in runs]),
+                                  test_accuracy=mean([r.test_accuracy for r in runs]))
+    return dataclasses.replace(grade, inspection=inspection, training=training, metrics=metrics, criteria=criteria, score=total)
+
+
+def _seed_run(a: _Attempt) -> SeedRun:
+    return SeedRun(a.seed, a.history[-1].validation_accuracy if a.history else float("nan"),
+                   a.history[-1].test_accuracy if a.history else float("nan"),
+                   round(a.history[-1].seconds if a.history else 0.0, 2), a.history)
+
+
+def _histories(grade: Grade) -> tuple[tuple[EpochRecord, ...], ...]:
+    return tuple(r.history for r in grade.training.runs)
 
 
 def _inspect(run) -> tuple[Inspection | None, Graph | None, StageError | None]:
@@ -183,23 +277,18 @@ def _provisional(rubric: Rubric, mode: str, epochs: int, split: mnist.MnistSplit
 REFERENCE_MODEL = REFERENCE_RESULTS.parent / "model.py"
 
 
-def threads_per_worker(workers: int) -> int:
-    """The machine's cores shared out among workers grading side by side (one torch thread each when workers == cores)."""
-    return max(1, (os.cpu_count() or 1) // workers)
-
-
 def run_reference(seeds: list[int], rubric: Rubric | None = None, on_progress=lambda seed, p: None, workers: int = 1,
-                  threads: int | None = None, data_dir: str | Path | None = None, train_limit: int | None = None,
-                  **grade_options) -> dict:
+                  data_dir: str | Path | None = None, train_limit: int | None = None, **grade_options) -> dict:
     """Grade the bundled reference solution once per training seed, `workers` seeds at a time (each in its
-    own worker process, on the split loaded once); the record `reference/results.json` holds."""
+    own worker process, on the split loaded once; one seed each, never more for a borderline one): the record
+    `reference/results.json` holds."""
     rubric = rubric or load_rubric(DEFAULT_RUBRIC)
     split = mnist.load_split(mnist.find_mnist(data_dir), rubric.recipe.split, train_limit)
 
     def run(seed: int) -> Grade:
-        seeded = dataclasses.replace(rubric, recipe=dataclasses.replace(rubric.recipe, seed=seed))
-        g = grade(REFERENCE_MODEL, seeded, on_progress=lambda p: on_progress(seed, p), split=split,
-                  threads=threads or threads_per_worker(workers), **grade_options)
+        seeded = dataclasses.replace(rubric, recipe=dataclasses.replace(rubric.recipe, seed=seed),
+                                     seeds=dataclasses.replace(rubric.seeds, runs=1, borderline_runs=1))
+        g = grade(REFERENCE_MODEL, seeded, on_progress=lambda p: on_progress(seed, p), split=split, **grade_options)
         if g.error:
             raise RuntimeError(f"the reference solution failed with seed {seed}: {g.error.message}")
         return g

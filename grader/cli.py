@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 import threading
 from pathlib import Path
@@ -46,6 +47,7 @@ def build_parser() -> argparse.ArgumentParser:
                                 description="Train the submission with the rubric's fixed recipe, evaluate it and score every criterion.")
     common(grade)
     training_options(grade)
+    threads_option(grade)
     batch = commands.add_parser("batch", help="grade a folder of submissions into a gradebook, resumably, in parallel",
                                 description="Grade every submission in a folder (one file, notebook or folder per student) "
                                             "into a SQLite gradebook, gradebook.csv, per-student reports and a class overview.")
@@ -74,6 +76,7 @@ def build_parser() -> argparse.ArgumentParser:
     gradescope.add_argument("--rubric", default=str(DEFAULT_RUBRIC), help="rubric TOML file (default: %(default)s)")
     gradescope.add_argument("--model-class", default="", help="the class to grade, as CLASS or FILE:CLASS (default: the loading rule's choice)")
     training_options(gradescope)
+    threads_option(gradescope)
     return parser
 
 
@@ -88,7 +91,11 @@ def training_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--epochs", type=int, help="train fewer epochs than the rubric (a provisional run)")
     p.add_argument("--train-limit", type=int, help="train on only this many images (a provisional run)")
     p.add_argument("--device", default="auto", help="auto (GPU when there is one), cpu, or cuda[:N] (default: auto)")
-    p.add_argument("--threads", type=int, help="CPU threads for training (default: all cores)")
+
+
+def threads_option(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--threads", type=int, help="CPU threads to use: the seeds of a borderline grade train side by side, on "
+                                               "one thread each, so the numbers never depend on it (default: all cores)")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -141,10 +148,11 @@ def _grade_with_progress(args, rubric, console: Console):
 
         def update(p: api.Progress) -> None:
             loss = f"loss {p.train_loss:.4f}, " if p.train_loss is not None else ""
-            progress.update(task, completed=p.epoch, status=f"{loss}validation {p.validation_accuracy:.2f}%")
+            seed = f"seed {p.seed}: " if p.seed != rubric.recipe.seed else ""  # more seeds: a borderline grade
+            progress.update(task, completed=p.epoch, status=f"{seed}{loss}validation {p.validation_accuracy:.2f}%")
 
         return api.grade(args.submission, rubric, args.model_class, args.data_dir, args.epochs, args.train_limit,
-                         args.device, args.threads, on_progress=update, isolation=args.isolation)
+                         args.device, args.threads or os.cpu_count(), on_progress=update, isolation=args.isolation)
 
 
 def _reference(args, rubric, console: Console) -> int:
@@ -156,7 +164,7 @@ def _reference(args, rubric, console: Console) -> int:
 
     if args.workers < 1:
         raise GraderError("--workers must be at least 1")
-    record = api.run_reference(args.seeds, rubric, on_progress=show, workers=args.workers, threads=args.threads,
+    record = api.run_reference(args.seeds, rubric, on_progress=show, workers=args.workers,
                                data_dir=args.data_dir, epochs=args.epochs, train_limit=args.train_limit, device=args.device)
     Path(args.out).write_text(json.dumps(record, indent=2) + "\n")
     console.print(f"reference: {record['validation_accuracy']:.2f}% validation, {record['test_accuracy']:.2f}% test "
@@ -171,7 +179,7 @@ def _batch(args, rubric, console: Console) -> int:
         raise GraderError("--workers must be at least 1")
     options = BatchOptions(args.workers, args.executor, args.ray_address, args.gpu_fraction, args.force, args.data_dir,
                            args.epochs, args.train_limit, args.device, args.isolation)
-    counts, lock = {"done": 0, "running": 0, "failed": 0, "skipped": 0}, threading.Lock()
+    counts, lock = {"done": 0, "running": 0, "failed": 0, "skipped": 0, "borderline": 0}, threading.Lock()
     columns = (TextColumn("[bold]grading[/]"), BarColumn(), TextColumn("{task.completed}/{task.total}"),
                TextColumn("{task.fields[status]}"), TimeElapsedColumn(), TextColumn("ETA"), TimeRemainingColumn())
     with Progress(*columns, console=console) as progress:
@@ -181,6 +189,12 @@ def _batch(args, rubric, console: Console) -> int:
             with lock:
                 if event.kind == "start":
                     counts["running"] += 1
+                elif event.kind == "pending":  # its extra seeds run after the class's first pass
+                    counts["running"] -= 1
+                    counts["borderline"] += 1
+                    runs = event.report["training"]["pending_runs"]
+                    progress.console.print(f"{event.student}: {event.report['score']:g}/{event.report['max_score']:g} borderline, "
+                                           f"{runs} more seed{'s' if runs != 1 else ''} after the first pass", highlight=False)
                 else:
                     counts["running"] -= event.kind == "done"
                     counts["skipped" if event.kind == "skip" else "done"] += 1
@@ -204,7 +218,7 @@ def _gradescope(args, console: Console) -> int:
         console.print(f"epoch {p.epoch}/{p.epochs}: validation {p.validation_accuracy:.2f}% ({p.seconds:.0f} s)", highlight=False)
 
     grade = platforms.gradescope(args.submission_dir, args.results, args.rubric, args.model_class, data_dir=args.data_dir,
-                                 epochs=args.epochs, train_limit=args.train_limit, device=args.device, threads=args.threads,
+                                 epochs=args.epochs, train_limit=args.train_limit, device=args.device, cores=args.threads,
                                  on_progress=show)
     if grade is not None:
         terminal.render(grade, console, verbose=True)

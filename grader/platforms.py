@@ -94,8 +94,8 @@ def gradescope(submission_dir: str | Path = GRADESCOPE_SUBMISSION, results: str 
         "Ask your instructor to raise the autograder's memory or timeout.")))
     grade = None
     try:
-        if options.get("threads") is None:
-            options["threads"] = cpu_quota()
+        if options.get("cores") is None:
+            options["cores"] = cpu_quota()
         grade = safe_grade(find_submission(submission_dir), rubric_path, "grade", model_class, **options)
         payload = gradescope_report.render(grade)
     except Exception as e:  # noqa: BLE001  (a bug in the report itself: still a valid results.json)

@@ -16,8 +16,8 @@ GRAPH, EAGER = "graph", "eager"  # how a grade was trained
 STAGES = ("start", "load", "inspect", "export", "train", "done")  # the only order a worker goes through them
 
 # request.json keys
-ROLE, MODE, ROOT, FILE, MODEL_CLASS, LEFT_OUT, RECIPE, EPOCHS, DEVICE, THREADS = (
-    "role", "mode", "root", "file", "model_class", "left_out", "recipe", "epochs", "device", "threads")
+ROLE, MODE, ROOT, FILE, MODEL_CLASS, LEFT_OUT, RECIPE, EPOCHS, DEVICE = (
+    "role", "mode", "root", "file", "model_class", "left_out", "recipe", "epochs", "device")
 FEATURES = "features"  # the trainer's request: {feature: [graph node names]}; and the probe's answer: {feature: bool}
 
 # Job-folder files, relative to the job folder

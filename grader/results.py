@@ -62,12 +62,33 @@ class EpochRecord:
 
 
 @dataclass(frozen=True)
+class SeedRun:
+    """One training run of the grade: the recipe with this seed."""
+
+    seed: int
+    validation_accuracy: float  # percent, at the last epoch
+    test_accuracy: float
+    seconds: float
+    history: tuple[EpochRecord, ...]
+
+
+@dataclass(frozen=True)
 class Training:
     epochs: int
     device: str
-    seconds: float
-    history: tuple[EpochRecord, ...]
+    seconds: float  # the first run's
+    history: tuple[EpochRecord, ...]  # the first run's; every run is in `runs`
     trained_by: str = "graph"  # graph: the exported graph, by the trusted trainer; eager: the submission's own code
+    runs: tuple[SeedRun, ...] = ()  # every run, the first one first; the accuracy criteria judge their mean
+    borderline: bool = False  # the first runs' mean fell within the rubric's band of an accuracy threshold: more seeds decide
+    pending_runs: int = 0  # borderline seeds not run yet (a batch's first pass runs them after the whole class)
+
+    def spread(self, metric: str) -> tuple[float, float]:
+        """(mean, sample standard deviation) of the runs' final `metric` (validation_accuracy | test_accuracy); 0 for one run."""
+        values = [getattr(r, metric) for r in self.runs]
+        mean = sum(values) / len(values)
+        sd = (sum((v - mean) ** 2 for v in values) / (len(values) - 1)) ** 0.5 if len(values) > 1 else 0.0
+        return mean, sd
 
 
 @dataclass(frozen=True)
@@ -84,7 +105,7 @@ class PerturbationEffect:
 
 @dataclass(frozen=True)
 class Metrics:
-    validation_accuracy: float | None  # percent, at the last epoch, on the perturbed images
+    validation_accuracy: float | None  # percent, at the last epoch, on the perturbed images; the mean when several seeds ran
     test_accuracy: float | None
     accuracy_before_training: float | None  # validation accuracy of the untrained model
     perturbation: PerturbationEffect | None = None  # None when nothing was trained
@@ -133,6 +154,7 @@ class CriterionResult:
     max_points: float
     detail: str
     ran: bool = True  # false for the accuracy criterion under `grader check`
+    borderline: bool = False  # an accuracy criterion whose first runs' mean fell within the rubric's band of its threshold
 
 
 @dataclass(frozen=True)
@@ -160,7 +182,9 @@ class Environment:
     torch: str
     device: str
     isolation: str  # bwrap | process | none (grader.sandbox.isolation's BWRAP, PROCESS, NONE)
-    seed: int
+    seed: int  # the first run's; the others are seed + 1, ...
+    cpu: str = ""  # the processor's name: grades are identical on the same kind of machine (grader.numerics)
+    machine: str = ""  # x86_64, aarch64, ...
 
 
 @dataclass(frozen=True)
@@ -204,6 +228,11 @@ class Grade:
         from grader.sandbox.isolation import flags as isolation_flags  # isolation names its flags; it imports this module
 
         return (self.inspection.flags if self.inspection else ()) + isolation_flags(self.environment.isolation)
+
+    @property
+    def borderline(self) -> bool:
+        """The accuracy was too close to the threshold for one run to decide: more seeds ran (or are pending)."""
+        return bool(self.training and self.training.borderline)
 
     @property
     def passed(self) -> bool:

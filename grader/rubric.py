@@ -56,6 +56,15 @@ class Recipe:
 
 
 @dataclass(frozen=True)
+class Seeds:
+    """How many training runs decide the accuracy criteria: they judge the mean of the runs (seeds recipe.seed, + 1, ...)."""
+
+    runs: int = 1  # every grade
+    borderline_runs: int = 3  # in all, when the mean of the first runs is within `band` of an accuracy threshold
+    band: float = 0.15  # points either side of at_least; about 2.5 times one run's measured seed-to-seed spread (README)
+
+
+@dataclass(frozen=True)
 class Limits:
     load_seconds: float = 60.0  # wall clock for importing and constructing the model
     inspect_seconds: float = 60.0  # wall clock for the traced forward pass and the summary
@@ -85,6 +94,7 @@ class Rubric:
     recipe: Recipe
     criteria: tuple[Criterion, ...]
     limits: Limits = field(default_factory=Limits)
+    seeds: Seeds = field(default_factory=Seeds)
     fail_on_flags: tuple[str, ...] = ()  # flags that zero the score (e.g. pretrained_weights)
     model_class: str = ""  # name of the model class; empty means the loader's rule decides
     path: str = ""
@@ -125,6 +135,7 @@ def load_rubric(path: str | Path) -> Rubric:
         raise RubricError(f"{where}: a rubric needs at least one [[criteria]] table")
     rubric = _build(Rubric, {**data, "recipe": recipe, "criteria": criteria}, where)
     _check_recipe(rubric.recipe, where)
+    _check_seeds(rubric.seeds, where)
     return dataclasses.replace(rubric, path=str(path), sha256=hashlib.sha256(raw).hexdigest())
 
 
@@ -150,7 +161,7 @@ def _build(cls, values, where: str):
     return cls(**kwargs)
 
 
-_NESTED = {"Optimizer": Optimizer, "Scheduler": Scheduler, "Augment": Augment, "Split": Split, "Limits": Limits}
+_NESTED = {"Optimizer": Optimizer, "Scheduler": Scheduler, "Augment": Augment, "Split": Split, "Limits": Limits, "Seeds": Seeds}
 
 
 def _coerce(value, hint: str, where: str):
@@ -204,3 +215,10 @@ def _check_recipe(r: Recipe, where: str) -> None:
     for ok, message in checks:
         if not ok:
             raise RubricError(f"{where}: {message}")
+
+
+def _check_seeds(s: Seeds, where: str) -> None:
+    if s.runs < 1 or s.borderline_runs < s.runs:
+        raise RubricError(f"{where}: [seeds] runs must be at least 1 and borderline_runs at least runs")
+    if s.band < 0:
+        raise RubricError(f"{where}: [seeds] band must not be negative")

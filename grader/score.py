@@ -8,10 +8,14 @@ from grader.rubric import Criterion, Rubric
 FEATURE_NAMES = {"batchnorm": "Batch Normalization", "dropout": "Dropout", "gap": "Global Average Pooling", "fc": "a fully connected layer"}
 
 
-def score(rubric: Rubric, inspection: Inspection, history: tuple[EpochRecord, ...] | None,
-          flags: tuple[Flag, ...]) -> tuple[tuple[CriterionResult, ...], float, float]:
-    """(criterion results, score, max score). history None means training did not run (grader check)."""
-    results = tuple(_criterion(c, inspection, history) for c in rubric.criteria)
+History = tuple[EpochRecord, ...]
+
+
+def score(rubric: Rubric, inspection: Inspection, histories: tuple[History, ...] | None, flags: tuple[Flag, ...],
+          borderline: tuple[str, ...] = ()) -> tuple[tuple[CriterionResult, ...], float, float]:
+    """(criterion results, score, max score). `histories`: one per training run, whose mean the accuracy criteria judge;
+    None means training did not run (grader check). `borderline`: the criteria more seeds decided."""
+    results = tuple(_criterion(c, inspection, histories, c.id in borderline) for c in rubric.criteria)
     failing = [f for f in flags if f.id in rubric.fail_on_flags]
     total = sum(r.points for r in results)
     if failing:
@@ -29,14 +33,20 @@ def score_error(rubric: Rubric, stage: str, mode: str) -> tuple[tuple[CriterionR
     return results, 0.0, rubric.max_score
 
 
-def _criterion(c: Criterion, inspection: Inspection, history) -> CriterionResult:
+def borderline_criteria(rubric: Rubric, histories: tuple[History, ...]) -> tuple[str, ...]:
+    """The accuracy criteria whose value, the mean over these runs, is within the rubric's band of the threshold."""
+    return tuple(c.id for c in rubric.criteria if c.metric and (value := _value(c, histories)) is not None
+                 and round(abs(value - c.at_least), 6) < rubric.seeds.band)  # rounded: 99.55 - 99.4 is 0.15, not 0.1499...
+
+
+def _criterion(c: Criterion, inspection: Inspection, histories, borderline: bool) -> CriterionResult:
     def result(passed: bool, detail: str, points: float | None = None) -> CriterionResult:
-        return CriterionResult(c.id, passed, c.points if passed else (points or 0.0), c.points, detail)
+        return CriterionResult(c.id, passed, c.points if passed else (points or 0.0), c.points, detail, borderline=borderline)
 
     if c.metric:
-        if history is None:
+        if histories is None:
             return CriterionResult(c.id, False, 0.0, c.points, "not run: `grader check` does not train; run `grader grade`", ran=False)
-        return _accuracy(c, history, result)
+        return _accuracy(c, histories, result)
     if c.less_than is not None:
         n = inspection.parameters.counted
         return result(n < c.less_than, f"{n:,} counted parameters ({'below' if n < c.less_than else 'not below'} {c.less_than:,})")
@@ -52,12 +62,26 @@ def _criterion(c: Criterion, inspection: Inspection, history) -> CriterionResult
     return result(False, f"none of {', '.join(FEATURE_NAMES[f] for f in c.uses_any)} ran in the forward pass")
 
 
-def _accuracy(c: Criterion, history: tuple[EpochRecord, ...], result) -> CriterionResult:
+def _run_value(c: Criterion, history: History) -> float | None:
     values = [getattr(r, c.metric) for r in history]
     if not values:
+        return None
+    return {"final": values[-1], "best": max(values), "min_last_3": min(values[-3:])}[c.mode]
+
+
+def _value(c: Criterion, histories: tuple[History, ...]) -> float | None:
+    """The mean over the runs of each run's value; None when a run finished no epoch."""
+    values = [_run_value(c, h) for h in histories]
+    return None if not values or None in values else sum(values) / len(values)
+
+
+def _accuracy(c: Criterion, histories: tuple[History, ...], result) -> CriterionResult:
+    value = _value(c, histories)
+    if value is None:
         return result(False, "no epoch finished")
-    value = {"final": values[-1], "best": max(values), "min_last_3": min(values[-3:])}[c.mode]
     label = {"final": "at the last epoch", "best": "at the best epoch", "min_last_3": "lowest of the last 3 epochs"}[c.mode]
+    if len(histories) > 1:
+        label += f", mean of {len(histories)} seeds ({', '.join(f'{_run_value(c, h):.2f}' for h in histories)})"
     detail = f"{c.metric.replace('_', ' ')} {value:.2f}% {label} (needs {c.at_least:.2f}%)"
     if value >= c.at_least:
         return result(True, detail)

@@ -37,19 +37,14 @@ def resolve_device(requested: str) -> torch.device:
     """The one place the training device is chosen: "auto" takes the GPU when there is one."""
     if requested == "auto":
         requested = "cuda" if torch.cuda.is_available() else "cpu"
-    device = torch.device(requested)
-    if device.type == "cuda":
-        torch.backends.cudnn.benchmark = False  # benchmark mode picks kernels by timing: not reproducible
-        torch.backends.cuda.matmul.allow_tf32 = False
-        torch.backends.cudnn.allow_tf32 = False
-    return device
+    return torch.device(requested)  # its kernels are pinned by grader.numerics
 
 
 def describe_device(device: torch.device) -> str:
     if device.type == "cuda":
         return f"{device.type}:{device.index or 0} ({torch.cuda.get_device_name(device)})"
     threads = torch.get_num_threads()
-    return f"cpu ({threads} thread{'s' if threads != 1 else ''})"
+    return f"cpu ({threads} thread{'s' if threads != 1 else ''}, {torch.backends.cpu.get_cpu_capability()})"
 
 
 def normalize(images_uint8: torch.Tensor) -> torch.Tensor:

@@ -20,7 +20,7 @@ def mnist_dir(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def seed004_grade(mnist_dir):
-    return api.grade(SEED004, data_dir=mnist_dir, epochs=1, train_limit=600, threads=1)
+    return api.grade(SEED004, data_dir=mnist_dir, epochs=1, train_limit=600, cores=1)
 
 
 def test_grade_reports_history_metrics_and_provisional(seed004_grade):
@@ -38,7 +38,7 @@ def test_grade_reports_history_metrics_and_provisional(seed004_grade):
 
 
 def test_grading_twice_gives_identical_metrics(seed004_grade, mnist_dir):
-    again = api.grade(SEED004, data_dir=mnist_dir, epochs=1, train_limit=600, threads=1)
+    again = api.grade(SEED004, data_dir=mnist_dir, epochs=1, train_limit=600, cores=1)
     def numbers(g):
         return [(r.train_loss, r.validation_accuracy, r.test_accuracy) for r in g.training.history]
 
@@ -57,13 +57,13 @@ def test_the_json_report_records_the_perturbations_effect(seed004_grade):
 
 
 def test_evaluation_labels_never_reach_the_worker(mnist_dir):
-    g = api.grade(f"{FIXTURES}/label_thief.py", data_dir=mnist_dir, epochs=1, train_limit=600, threads=1)
+    g = api.grade(f"{FIXTURES}/label_thief.py", data_dir=mnist_dir, epochs=1, train_limit=600, cores=1)
     assert g.status == "graded"
     assert g.metrics.validation_accuracy < 50 and g.metrics.test_accuracy < 50  # stolen training labels are noise here
 
 
 def test_shipped_trained_weights_are_flagged_and_fail(mnist_dir):
-    g = api.grade(f"{FIXTURES}/pretrained", data_dir=mnist_dir, epochs=1, train_limit=600, threads=1)
+    g = api.grade(f"{FIXTURES}/pretrained", data_dir=mnist_dir, epochs=1, train_limit=600, cores=1)
     assert g.metrics.accuracy_before_training > 80
     assert "pretrained_weights" in [f.id for f in g.inspection.flags]
     assert g.score == 0 and not g.passed
@@ -98,7 +98,7 @@ def test_grade_carries_diagnostics_for_the_report(seed004_grade):
 
 def test_a_forward_that_views_its_activations_still_trains(mnist_dir):
     # x.view(N, -1) fails on channels_last activations: the trainer must fall back, not fail the student
-    g = api.grade("submissions/seed002_plain_fc_16614.py", data_dir=mnist_dir, epochs=1, train_limit=300, threads=1)
+    g = api.grade("submissions/seed002_plain_fc_16614.py", data_dir=mnist_dir, epochs=1, train_limit=300, cores=1)
     assert g.status == "graded", g.error
 
 
@@ -113,7 +113,7 @@ def test_the_submissions_code_does_not_run_while_its_graph_trains(mnist_dir, tmp
         "    def forward(self, x):\n"
         "        print('FORWARD ON', x.shape, flush=True)\n"
         "        return self.drop(self.bn(self.conv(x))).mean(dim=(2, 3))\n")
-    g = api.grade(model, data_dir=mnist_dir, epochs=1, train_limit=600, threads=1)
+    g = api.grade(model, data_dir=mnist_dir, epochs=1, train_limit=600, cores=1)
     assert g.status == "graded", g.error
     assert g.training.trained_by == "graph" and "untrusted_training" not in {f.id for f in g.inspection.flags}
     batches = [line.split("[", 1)[1].split(",")[0] for line in g.output.splitlines() if line.startswith("FORWARD ON")]

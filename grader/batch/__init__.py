@@ -5,16 +5,20 @@ id is its name without the extension. Finished grades go to the SQLite gradebook
 re-run skips what is already graded for the same submission, rubric, grader version and run
 options; `force` regrades. The exports (gradebook.csv, per-student reports, the class
 overview) are written from the gradebook at the end.
+
+A grade too close to a threshold for one run to decide (the rubric's seed policy) gets its extra
+seeds in a second pass, after the whole class's first results: they are in the gradebook as soon as
+today, marked borderline and pending, and an interrupted batch grades a pending one again on resume.
 """
 
 from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
-from grader import __version__, api
+from grader import __version__
 from grader import data as mnist
 from grader.batch.executors import Job, run_local, run_ray
 from grader.batch.gradebook import Gradebook
@@ -41,7 +45,7 @@ class BatchOptions:
 
 @dataclass(frozen=True)
 class BatchEvent:
-    kind: str  # start | done | skip
+    kind: str  # start | done | skip | pending (first pass done, borderline: more seeds after the class)
     student: str
     report: dict | None
 
@@ -80,23 +84,32 @@ def grade_class(folder: str | Path, rubric: Rubric, out: str | Path, options: Ba
             except SubmissionNotFound as e:
                 sha = f"unreadable:{e}"
             keys[student] = (sha, rubric.sha256, __version__, run_options)
-            if not options.force and (recorded := gradebook.report(student, keys[student])) is not None:
+            recorded = None if options.force else gradebook.report(student, keys[student])
+            if recorded is not None and not _pending(recorded):
                 skipped += 1
                 on_event(BatchEvent("skip", student, recorded))
             else:
                 jobs.append(Job(student, str(path), options.epochs, options.train_limit, options.isolation))
 
-        def done(job: Job, report: dict, html: str) -> None:
+        second_pass: list[Job] = []
+
+        def done(job: Job, report: dict, html: str, grade) -> None:
             report["submission"]["path"], report["rubric"]["path"] = job.path, rubric.path
             gradebook.record(job.student, keys[job.student], report)
             _write_reports(out, job.student, report, html)
-            on_event(BatchEvent("done", job.student, report))
+            if _pending(report):
+                second_pass.append(replace(job, earlier=grade))
+            on_event(BatchEvent("pending" if _pending(report) else "done", job.student, report))
 
         def start(job: Job) -> None:
             on_event(BatchEvent("start", job.student, None))
 
-        if jobs:
-            _execute(jobs, rubric, options, start, done)
+        split = None  # loaded once, for both passes
+        if jobs and options.executor == "local":
+            split = mnist.load_split(mnist.find_mnist(options.data_dir), rubric.recipe.split, options.train_limit)
+        for batch_jobs in (jobs, second_pass):  # the second pass: the borderline seeds, once every first result is in
+            if batch_jobs:
+                _execute(list(batch_jobs), rubric, options, split, start, done)
         reports = [r for student, _ in students if (r := gradebook.report(student, keys[student])) is not None]
         tampered = tuple(sorted(gradebook.tampered))
     finally:
@@ -106,14 +119,16 @@ def grade_class(folder: str | Path, rubric: Rubric, out: str | Path, options: Ba
     return BatchSummary(len(students), len(jobs), skipped, sum(r["status"] == "error" for r in reports), out, tampered)
 
 
-def _execute(jobs, rubric, options: BatchOptions, start, done) -> None:
-    threads = api.threads_per_worker(options.workers)
+def _pending(report: dict) -> bool:
+    return bool((report.get("training") or {}).get("pending_runs"))
+
+
+def _execute(jobs, rubric, options: BatchOptions, split, start, done) -> None:
     if options.executor == "ray":
-        return run_ray(jobs, rubric, options.ray_address, options.gpu_fraction, threads, start, done)
+        return run_ray(jobs, rubric, options.ray_address, options.gpu_fraction, start, done)
     if options.executor != "local":
         raise GraderError(f"unknown executor {options.executor!r}: use local or ray")
-    split = mnist.load_split(mnist.find_mnist(options.data_dir), rubric.recipe.split, options.train_limit)
-    run_local(jobs, rubric, split, _devices(options), threads, start, done)
+    run_local(jobs, rubric, split, _devices(options), start, done)
 
 
 def _devices(options: BatchOptions) -> list[str]:

@@ -14,10 +14,11 @@ from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from grader import api
+from grader import api, numerics
 from grader.data import MnistSplit
 from grader.errors import GraderError
 from grader.report import json as json_report
+from grader.results import Grade
 from grader.rubric import Rubric, load_rubric
 
 
@@ -28,20 +29,22 @@ class Job:
     epochs: int | None  # None: the rubric's
     train_limit: int | None
     isolation: str = "auto"
+    earlier: Grade | None = None  # the class's first pass: this borderline grade's runs so far; only its pending seeds run
 
 
-def grade_job(job: Job, rubric: Rubric, split: MnistSplit | None, device: str, threads: int) -> tuple[dict, str]:
-    """Grade one submission exactly as `grader grade` would; any failure becomes a graded error."""
+def grade_job(job: Job, rubric: Rubric, split: MnistSplit | None, device: str) -> tuple[dict, str, Grade]:
+    """Grade one submission exactly as `grader grade` would, but a borderline grade's extra seeds only when the job
+    says `earlier` (the second pass); any failure becomes a graded error."""
     try:
-        grade = api.grade(job.path, rubric, epochs=job.epochs, train_limit=job.train_limit, device=device,
-                          threads=threads, split=split, isolation=job.isolation)
+        grade = api.grade(job.path, rubric, epochs=job.epochs, train_limit=job.train_limit, device=device, split=split,
+                          isolation=job.isolation, defer_borderline=job.earlier is None, earlier=job.earlier)
     except GraderError as e:  # the submission itself is unusable (say, a folder with several model files)
         grade = api.failed_grade(job.path, rubric, "grade", str(e))
     except Exception as e:  # a bug of ours must not stop the class's batch either
         grade = api.failed_grade(job.path, rubric, "grade", f"internal grader error: {type(e).__name__}: {e}",
                                  traceback=traceback.format_exc()[-4000:])
     report = {**json_report.to_dict(grade), "student": job.student}
-    return report, _html(grade)
+    return report, _html(grade), grade
 
 
 def _html(grade) -> str:
@@ -50,18 +53,18 @@ def _html(grade) -> str:
     return html.render(grade)
 
 
-def run_local(jobs: list[Job], rubric: Rubric, split: MnistSplit | None, devices: list[str], threads: int,
-              on_start: Callable[[Job], None], on_done: Callable[[Job, dict, str], None]) -> None:
+def run_local(jobs: list[Job], rubric: Rubric, split: MnistSplit | None, devices: list[str],
+              on_start: Callable[[Job], None], on_done: Callable[[Job, dict, str, Grade], None]) -> None:
     """One thread per slot; each grade runs in its own worker process on its slot's device."""
     slots: queue.Queue[str] = queue.Queue()
     for device in devices:
         slots.put(device)
 
-    def task(job: Job) -> tuple[dict, str]:
+    def task(job: Job) -> tuple[dict, str, Grade]:
         device = slots.get()
         try:
             on_start(job)
-            return grade_job(job, rubric, split, device, threads)
+            return grade_job(job, rubric, split, device)
         finally:
             slots.put(device)
 
@@ -71,8 +74,8 @@ def run_local(jobs: list[Job], rubric: Rubric, split: MnistSplit | None, devices
             on_done(futures[future], *future.result())
 
 
-def run_ray(jobs: list[Job], rubric: Rubric, address: str | None, gpu_fraction: float, threads: int,
-            on_start: Callable[[Job], None], on_done: Callable[[Job, dict, str], None]) -> None:
+def run_ray(jobs: list[Job], rubric: Rubric, address: str | None, gpu_fraction: float,
+            on_start: Callable[[Job], None], on_done: Callable[[Job, dict, str, Grade], None]) -> None:
     """Each submission is a Ray task (with a fractional GPU where the cluster has GPUs); the driver keeps the gradebook."""
     try:
         import ray
@@ -80,12 +83,12 @@ def run_ray(jobs: list[Job], rubric: Rubric, address: str | None, gpu_fraction: 
         raise GraderError("--executor ray needs Ray: pip install '.[ray]'") from None
     ray.init(address=address, ignore_reinit_error=True, include_dashboard=False, log_to_driver=False)
     has_gpu = ray.cluster_resources().get("GPU", 0) > 0
-    remote = ray.remote(num_cpus=threads, num_gpus=gpu_fraction if has_gpu else 0)(_ray_task)
+    remote = ray.remote(num_cpus=numerics.THREADS, num_gpus=gpu_fraction if has_gpu else 0)(_ray_task)
     rubric_bytes = Path(rubric.path).read_bytes()
     refs = {}
     for job in jobs:
         on_start(job)
-        refs[remote.remote(job, _pack(Path(job.path)), rubric_bytes, "auto" if has_gpu else "cpu", threads)] = job
+        refs[remote.remote(job, _pack(Path(job.path)), rubric_bytes, "auto" if has_gpu else "cpu")] = job
     pending = list(refs)
     while pending:
         done, pending = ray.wait(pending, num_returns=1)
@@ -100,7 +103,7 @@ def _pack(path: Path) -> dict[str, bytes]:
     return {str(f.relative_to(path.parent)): f.read_bytes() for f in path.rglob("*") if f.is_file() and "__pycache__" not in f.parts}
 
 
-def _ray_task(job: Job, files: dict[str, bytes], rubric_bytes: bytes, device: str, threads: int) -> tuple[dict, str]:
+def _ray_task(job: Job, files: dict[str, bytes], rubric_bytes: bytes, device: str) -> tuple[dict, str, Grade]:
     """Runs on a cluster node: unpack, find the data there ($MNIST_DIR or the cache), grade."""
     with tempfile.TemporaryDirectory(prefix="grader-ray-") as folder:
         root = Path(folder)
@@ -109,4 +112,4 @@ def _ray_task(job: Job, files: dict[str, bytes], rubric_bytes: bytes, device: st
             (root / name).write_bytes(content)
         (root / "rubric.toml").write_bytes(rubric_bytes)
         local = replace(job, path=str(root / Path(job.path).name))
-        return grade_job(local, load_rubric(root / "rubric.toml"), None, device, threads)  # the driver puts its own paths back
+        return grade_job(local, load_rubric(root / "rubric.toml"), None, device)  # the driver puts its own paths back

@@ -71,3 +71,18 @@ def model_text(grade) -> str:
 
 TRAINED_BY_WORDS = {"graph": "its exported graph, trained by the grader's own code",
                     "eager": "its own Python code, which the grade cannot trust (untrusted_training)"}
+
+
+def seeds_text(grade) -> str:
+    """The seed policy's outcome in words, for every report; "" when one run decided, as usual."""
+    t = grade.training
+    if not t or (len(t.runs) < 2 and not t.borderline):
+        return ""
+    why = "borderline: one run was too close to the threshold to decide, so " if t.borderline else ""
+    if t.pending_runs:
+        return (f"{why}{t.pending_runs} more seed{'s' if t.pending_runs != 1 else ''} will run after the class's first pass, "
+                f"and the mean of all {len(t.runs) + t.pending_runs} will decide; this result is not final")
+    runs = ", ".join(f"{r.validation_accuracy:.2f}" for r in t.runs)
+    (val, val_sd), (test, test_sd) = t.spread("validation_accuracy"), t.spread("test_accuracy")
+    return (f"{why}{len(t.runs)} seeds ({', '.join(str(r.seed) for r in t.runs)}) decided, by their mean: validation {runs} "
+            f"(mean {val:.2f} ± {val_sd:.2f}), test mean {test:.2f} ± {test_sd:.2f} (± one standard deviation)")

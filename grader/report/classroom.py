@@ -11,6 +11,7 @@ from __future__ import annotations
 import base64
 import json
 
+from grader.report.advice import seeds_text
 from grader.report.json import finite
 from grader.results import Grade
 from grader.sandbox.isolation import WEAK_ISOLATION
@@ -28,7 +29,7 @@ def to_dict(grade: Grade, max_score: float | None = None) -> dict:
         "name": c.id,
         "status": "error" if grade.error else "pass" if c.passed else "fail",
         "score": round((c.points if grade.score else 0.0) * scale, 2),
-        "message": _message(grade, c.detail),
+        "message": _message(grade, c.detail + (f" | {seeds_text(grade)}" if c.borderline else "")),
         "test_code": command,
         "filename": grade.submission_path,
         "line_no": 0,

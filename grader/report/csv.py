@@ -2,8 +2,10 @@
 
 Columns: student, score, max_score, status (graded | error), one `points_<criterion id>`
 column per rubric criterion, validation_accuracy and test_accuracy (percent, last epoch),
-counted_parameters, provisional (yes/no), flags (flag ids joined by ';'), error (the one-line
-message), submission_sha256, report (the student's HTML report, relative to the CSV).
+counted_parameters, provisional (yes/no), borderline (no, yes, or pending: the mean of more seeds decides,
+and they have not all run), seeds (the training seeds behind the accuracy, joined by ';'), flags (flag ids
+joined by ';'), error (the one-line message), submission_sha256, report (the student's HTML report,
+relative to the CSV).
 
 A text cell that a spreadsheet would read as a formula (it starts with = + - @, a tab or a carriage
 return: a student id, an error message the submission wrote) is written with a leading apostrophe.
@@ -20,7 +22,7 @@ from grader.rubric import Rubric
 
 def columns(rubric: Rubric) -> list[str]:
     return (["student", "score", "max_score", "status"] + [f"points_{c.id}" for c in rubric.criteria]
-            + ["validation_accuracy", "test_accuracy", "counted_parameters", "provisional", "flags", "error",
+            + ["validation_accuracy", "test_accuracy", "counted_parameters", "provisional", "borderline", "seeds", "flags", "error",
                "submission_sha256", "report"])
 
 
@@ -37,6 +39,8 @@ def row(report: dict, rubric: Rubric) -> dict:
         "test_accuracy": _number(metrics["test_accuracy"]),
         "counted_parameters": parameters.get("counted", ""),
         "provisional": "yes" if report["provisional"] else "no",
+        "borderline": "pending" if (report.get("seeds") or {}).get("pending") else "yes" if report.get("borderline") else "no",
+        "seeds": ";".join(str(s) for s in (report.get("seeds") or {}).get("seeds", [])),
         "flags": ";".join(f["id"] for f in report["flags"]),
         "error": (report["error"] or {}).get("message", ""),
         "submission_sha256": report["submission"]["sha256"],

@@ -11,6 +11,7 @@ import json
 
 from grader import __version__
 from grader.report import markdown
+from grader.report.advice import seeds_text
 from grader.report.json import finite
 from grader.results import Grade
 
@@ -21,7 +22,7 @@ def to_dict(grade: Grade, visibility: str = "visible") -> dict:
         "score": c.points if grade.score else 0.0,  # a zeroed grade (an error, a flag) zeroes every test
         "max_score": c.max_points,
         "status": "passed" if c.passed and not grade.error else "failed",
-        "output": _test_output(grade, c.detail),
+        "output": _test_output(grade, c.detail + (f"\n{seeds_text(grade)}" if c.borderline else "")),
         "visibility": visibility,
     } for c in grade.criteria]
     result = {
@@ -35,6 +36,7 @@ def to_dict(grade: Grade, visibility: str = "visible") -> dict:
         "tests": tests,
         "leaderboard": _leaderboard(grade),
         "extra_data": {"grader_version": __version__, "status": grade.status, "provisional": list(grade.provisional),
+                       "borderline": grade.borderline, "seeds": [r.seed for r in grade.training.runs] if grade.training else [],
                        "submission_sha256": grade.submission_sha256, "rubric_sha256": grade.rubric_sha256},
     }
     return result

@@ -45,6 +45,8 @@ def _fields(grade: Grade) -> dict:
         "rubric": {"path": grade.rubric_path, "sha256": grade.rubric_sha256, "title": grade.rubric_title},
         "status": grade.status,
         "passed": grade.passed,
+        "borderline": grade.borderline,  # more seeds decide (training.runs; training.pending_runs are still to run)
+        "seeds": _seeds(training),
         "provisional": bool(grade.provisional),
         "provisional_reasons": list(grade.provisional),
         "environment": dataclasses.asdict(grade.environment),
@@ -69,6 +71,18 @@ def _fields(grade: Grade) -> dict:
         "seconds": grade.seconds,
         "output": grade.output,
     }
+
+
+def _seeds(training) -> dict | None:
+    """The runs' spread: what one run's noise was worth."""
+    if not training or not training.runs:
+        return None
+    summary = {"runs": len(training.runs), "pending": training.pending_runs, "seeds": [r.seed for r in training.runs]}
+    for metric in ("validation_accuracy", "test_accuracy"):
+        mean, sd = training.spread(metric)
+        values = [getattr(r, metric) for r in training.runs]
+        summary[metric] = {"mean": round(mean, 4), "std": round(sd, 4), "min": min(values), "max": max(values)}
+    return summary
 
 
 def render(grade: Grade) -> str:

@@ -11,6 +11,7 @@ import re
 import xml.etree.ElementTree as ET
 
 from grader import __version__
+from grader.report.advice import seeds_text
 from grader.results import Grade
 
 _NOT_XML = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
@@ -25,9 +26,10 @@ def render(grade: Grade) -> str:
     properties = ET.SubElement(suite, "properties")
     for name, value in (("score", f"{grade.score:g}"), ("max_score", f"{grade.max_score:g}"), ("status", grade.status),
                         ("passed", str(grade.passed).lower()), ("provisional", "; ".join(grade.provisional)),
+                        ("borderline", str(grade.borderline).lower()), ("seeds", seeds_text(grade)),
                         ("submission", grade.submission_path), ("submission_sha256", grade.submission_sha256),
                         ("rubric", grade.rubric_path), ("rubric_sha256", grade.rubric_sha256), ("grader_version", __version__),
-                        ("device", grade.environment.device), ("seed", str(grade.environment.seed)),
+                        ("device", grade.environment.device), ("cpu", grade.environment.cpu), ("seed", str(grade.environment.seed)),
                         ("isolation", grade.environment.isolation), ("flags", ";".join(f.id for f in grade.flags))):
         ET.SubElement(properties, "property", name=name, value=_clean(value))
     classname = _clean(f"grader.{grade.mode}.{grade.submission_path}")
@@ -46,7 +48,8 @@ def render(grade: Grade) -> str:
             counts["failures"] += 1
             failure = ET.SubElement(case, "failure", type="criterion", message=_clean(f"{c.detail} ({points})"))
             failure.text = _clean(f"{c.detail}\n{points}")
-        ET.SubElement(case, "system-out").text = _clean(f"{points}: {c.detail}")
+        borderline = f" | {seeds_text(grade)}" if c.borderline else ""
+        ET.SubElement(case, "system-out").text = _clean(f"{points}: {c.detail}{borderline}")
     if grade.output:
         ET.SubElement(suite, "system-out").text = _clean(grade.output[-OUTPUT_CHARS:])
     if grade.provisional:

@@ -25,6 +25,8 @@ def render(grade: Grade) -> str:
     if grade.error:
         parts.append(_error(grade))
     parts.append(_criteria(grade))
+    if seeds := advice.seeds_text(grade):
+        parts.append(f"> {'⚖️ **BORDERLINE**: ' if grade.borderline else ''}{escape(seeds)}")
     if grade.inspection:
         parts.append(_model(grade))
     if grade.flags:
@@ -39,7 +41,8 @@ def _verdict(grade: Grade) -> str:
     mark = {"error": "💥", "pass": "✅", "fail": "❌"}[grade.verdict]
     model = f" (`{_code(grade.model.model_class)}`)" if grade.model else ""
     graded = f"\n\nGraded {escape(advice.model_text(grade))}." if grade.model else ""
-    return (f"## {mark} {grade.verdict.upper()}{' (provisional)' if grade.provisional else ''}: {advice.points_text(grade)}\n\n"
+    qualifiers = " (provisional)" * bool(grade.provisional) + " (borderline)" * grade.borderline
+    return (f"## {mark} {grade.verdict.upper()}{qualifiers}: {advice.points_text(grade)}\n\n"
             f"**{escape(grade.submission_path)}**{model} · {escape(grade.rubric_title)} · `grader {grade.mode}`{graded}")
 
 
@@ -104,7 +107,8 @@ def _training(grade: Grade) -> str:
     pct = lambda v: "–" if v is None else f"{v:.2f}%"  # noqa: E731
     lines = ["### Training"]
     if t:
-        lines += ["", f"{t.epochs} epochs on {escape(t.device)}, {t.seconds:.0f} s, of {advice.TRAINED_BY_WORDS.get(t.trained_by, '')}."]
+        which = f"The first run (seed {t.runs[0].seed}): " if len(t.runs) > 1 else ""
+        lines += ["", f"{which}{t.epochs} epochs on {escape(t.device)}, {t.seconds:.0f} s, of {advice.TRAINED_BY_WORDS.get(t.trained_by, '')}."]
         if m.accuracy_before_training is not None:
             lines[-1] += f" Untrained: {m.accuracy_before_training:.1f}% validation accuracy (chance is about 10%)."
     else:
@@ -127,7 +131,8 @@ def _training(grade: Grade) -> str:
 def _provenance(grade: Grade) -> str:
     env = grade.environment
     return (f"grader {__version__} · python {escape(env.python)}, torch {escape(env.torch)}, device {escape(env.device or '–')}, "
-            f"isolation {escape(env.isolation)}, seed {env.seed} · rubric {escape(grade.rubric_path)} ({grade.rubric_sha256[:12] or '–'}) · "
+            f"{escape(env.cpu or '–')} ({escape(env.machine or '–')}), isolation {escape(env.isolation)}, seed {env.seed} · "
+            f"rubric {escape(grade.rubric_path)} ({grade.rubric_sha256[:12] or '–'}) · "
             f"submission sha256 {grade.submission_sha256[:12] or '–'} · {grade.seconds:.1f} s")
 
 

@@ -9,7 +9,7 @@ from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
 
-from grader.report.advice import STAGE_WORDS, TRAINED_BY_WORDS, model_text, points_text
+from grader.report.advice import STAGE_WORDS, TRAINED_BY_WORDS, model_text, points_text, seeds_text
 from grader.results import Grade
 
 YES, NO = "[green]yes[/]", "[red]no[/]"
@@ -28,6 +28,8 @@ def render(grade: Grade, console: Console, verbose: bool = False) -> None:
             body.append("\n\n" + grade.error.traceback.strip(), style="dim")
         console.print(Panel(body, title=f"[red]error while {STAGE_WORDS.get(grade.error.stage, grade.error.stage)}", border_style="red"))
     console.print(_criteria(grade))
+    if seeds := seeds_text(grade):
+        console.print(Text(seeds, style="bold yellow" if grade.borderline else ""))
     inspection = grade.inspection
     if inspection:
         console.print(_model(grade))
@@ -45,15 +47,16 @@ def render(grade: Grade, console: Console, verbose: bool = False) -> None:
     if grade.output.strip() and (verbose or grade.error):
         console.print(Panel(Text(grade.output.strip()[-1500:]), title="what the submission printed (tail)", border_style="dim"))  # Text: no markup
     env = grade.environment
-    console.print(f"[dim]grader on python {env.python}, torch {env.torch}, device {escape(env.device)}, isolation {env.isolation}, "
-                  f"seed {env.seed}; rubric {grade.rubric_path} ({grade.rubric_sha256[:12]}); "
+    console.print(f"[dim]grader on python {env.python}, torch {env.torch}, device {escape(env.device)}, {escape(env.cpu)} "
+                  f"({env.machine}), isolation {env.isolation}, seed {env.seed}; rubric {grade.rubric_path} ({grade.rubric_sha256[:12]}); "
                   f"submission sha256 {grade.submission_sha256[:12]}; {grade.seconds:.1f} s[/]")
 
 
 def _header(grade: Grade) -> Text:
     cls = f" ({escape(grade.model.model_class)})" if grade.model else ""
     colour = "green" if grade.verdict == "pass" else "red"
-    return Text.from_markup(f"[bold {colour}]{grade.verdict.upper()}[/]  [bold]{escape(grade.submission_path)}{cls}[/]  {points_text(grade)}  "
+    borderline = "  [bold yellow]BORDERLINE[/]" if grade.borderline else ""
+    return Text.from_markup(f"[bold {colour}]{grade.verdict.upper()}[/]{borderline}  [bold]{escape(grade.submission_path)}{cls}[/]  {points_text(grade)}  "
                             f"[dim]{grade.rubric_title} · grader {grade.mode}[/]")
 
 
@@ -98,7 +101,8 @@ def _layers(grade: Grade) -> Table:
 def _history(grade: Grade) -> Table:
     t = grade.training
     ref = grade.reference.history if grade.reference else ()
-    table = Table(box=box.SIMPLE_HEAD, title=f"Training: {t.epochs} epochs on {escape(t.device)}, {t.seconds:.0f} s, "
+    which = f" (the first run, seed {t.runs[0].seed})" if len(t.runs) > 1 else ""
+    table = Table(box=box.SIMPLE_HEAD, title=f"Training{which}: {t.epochs} epochs on {escape(t.device)}, {t.seconds:.0f} s, "
                                              f"of {TRAINED_BY_WORDS.get(t.trained_by, t.trained_by)}", title_justify="left")
     for col in ("epoch", "train loss", "validation %", "test %", "reference val %"):
         table.add_column(col, justify="right")

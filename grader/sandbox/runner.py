@@ -24,6 +24,7 @@ from pathlib import Path
 
 import numpy as np
 
+from grader import numerics
 from grader import protocol as P
 from grader.load import Submission
 from grader.rubric import Limits
@@ -186,8 +187,7 @@ def _run_confined(job, workdir: Path, request, limits, data, on_epoch, applied: 
 
     trainer, grading = request[P.ROLE] == P.TRAINER, request[P.MODE] == P.GRADE
     epochs_at_most = request.get(P.EPOCHS, 0) if grading else 0
-    threads = request[P.THREADS]
-    cpu_seconds = int((limits.load_seconds + 2 * limits.inspect_seconds + (epochs_at_most + 1) * limits.epoch_seconds) * max(threads, 1)) + 60
+    cpu_seconds = int((limits.load_seconds + 2 * limits.inspect_seconds + (epochs_at_most + 1) * limits.epoch_seconds) * numerics.THREADS) + 60
     rlimits = {"RLIMIT_CORE": 0, "RLIMIT_CPU": cpu_seconds, "RLIMIT_DATA": int(limits.memory_gb * (1 << 30)),
                "RLIMIT_FSIZE": 512 << 20, "RLIMIT_NOFILE": 1024}
     if conf.uid is not None:  # a uid of its own: the kernel counts exactly this job's processes
@@ -198,7 +198,7 @@ def _run_confined(job, workdir: Path, request, limits, data, on_epoch, applied: 
         rlimits["DUMPABLE"] = 0  # read the job marker in the environment of a setsid() descendant that kept it
     env = {"PATH": "/usr/local/bin:/usr/bin:/bin", "HOME": str(home), "TMPDIR": str(job / "tmp"),
            "LANG": "C.UTF-8", "LC_ALL": "C.UTF-8", "PYTHONHASHSEED": "0", "PYTHONDONTWRITEBYTECODE": "1",
-           "OMP_NUM_THREADS": str(threads), "MKL_NUM_THREADS": str(threads), "MPLBACKEND": "Agg",
+           **numerics.WORKER_ENVIRONMENT, "MPLBACKEND": "Agg",
            "GRADER_JOB": job.name}  # inherited by every descendant: how the kill finds those that left the group
     if "CUDA_VISIBLE_DEVICES" in os.environ:
         env["CUDA_VISIBLE_DEVICES"] = os.environ["CUDA_VISIBLE_DEVICES"]

@@ -35,9 +35,9 @@ def main(job_dir: str) -> None:
         enter("start")  # the grader's own start (torch import) is not timed against the submission
         import torch
 
-        from grader import train
+        from grader import numerics, train
 
-        torch.set_num_threads(request[P.THREADS])
+        numerics.pin_torch(torch)
         device = train.resolve_device(request[P.DEVICE])
         enter("load" if request[P.ROLE] == P.MODEL else "train", device=train.describe_device(device), torch=torch.__version__)
         if request[P.ROLE] == P.TRAINER:

@@ -64,7 +64,7 @@ def grade(rubric_file, mnist_dir):
     """grade(path, isolation="auto", **limits) -> Grade: a quick provisional `api.grade` (1 epoch, 200 images)."""
     def run(path, isolation: str = "auto", **limits):
         return api.grade(str(path), load_rubric(rubric_file(**limits)), data_dir=mnist_dir, epochs=1, train_limit=200,
-                         threads=1, isolation=mode(isolation))
+                         cores=1, isolation=mode(isolation))
 
     return run
 

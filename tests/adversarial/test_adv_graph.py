@@ -86,7 +86,7 @@ def grade_19(rubric_file, mnist_dir):
     """grade_19(path) -> Grade: the rubric's 19 epochs on 200 images (19 steps, a few seconds), where a
     single step would not show what a background thread or hidden weights buy."""
     def run(path):
-        return api.grade(str(path), load_rubric(rubric_file()), data_dir=mnist_dir, epochs=19, train_limit=200, threads=1)
+        return api.grade(str(path), load_rubric(rubric_file()), data_dir=mnist_dir, epochs=19, train_limit=200, cores=1)
 
     return run
 
