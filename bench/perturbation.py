@@ -40,7 +40,6 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("submission")
     parser.add_argument("--epochs", type=int, default=2)
-    parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--kinds", nargs="+", choices=[*CANDIDATES, "everywhere2"], default=["everywhere2", "noise2", "noise2_edge3"],
                         help="the candidates to measure (everywhere2: noise in [-2, 2] on every pixel, background included)")
     args = parser.parse_args()
@@ -55,7 +54,7 @@ def main() -> None:
     submission = resolve_submission(args.submission)
     choice = choose_model(submission, "")
     request = {"mode": "grade", "file": choice.file, "model_class": choice.model_class, "left_out": list(submission.left_out),
-               "recipe": dataclasses.asdict(rubric.recipe), "epochs": args.epochs, "device": "cpu", "threads": args.threads}
+               "recipe": dataclasses.asdict(rubric.recipe), "epochs": args.epochs, "device": "cpu"}
     run = run_worker(submission, request, rubric.limits, TrainingData(split.train_images, split.train_labels, np.concatenate(variants)))
     if run.error:
         raise SystemExit(f"the worker failed: {run.error}")

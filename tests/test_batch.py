@@ -13,8 +13,12 @@ from pathlib import Path
 import pytest
 from synthetic_mnist import write_mnist
 
+import dataclasses
+import json
+
+from grader import api
 from grader.batch import BatchOptions, discover, grade_class
-from grader.rubric import DEFAULT_RUBRIC, load_rubric
+from grader.rubric import DEFAULT_RUBRIC, Seeds, load_rubric
 
 QUICK = BatchOptions(workers=2, epochs=1, train_limit=200)
 
@@ -62,7 +66,7 @@ def test_batch_grades_everyone_once_and_resumes(class_folder, rubric, mnist_dir,
         table = list(csv.DictReader(f))
     assert list(table[0]) == ["student", "score", "max_score", "status", "points_accuracy", "points_parameters",
                               "points_batchnorm", "points_dropout", "points_fc_or_gap", "validation_accuracy",
-                              "test_accuracy", "counted_parameters", "provisional", "flags", "error",
+                              "test_accuracy", "counted_parameters", "provisional", "borderline", "seeds", "flags", "error",
                               "submission_sha256", "report"]
     by_student = {r["student"]: r for r in table}
     assert by_student["alice"]["counted_parameters"] == "8440" and by_student["alice"]["provisional"] == "yes"
@@ -131,3 +135,57 @@ def test_ray_executor_grades_a_small_batch(class_folder, rubric, mnist_dir, tmp_
     assert (summary.students, summary.graded, summary.errors) == (2, 2, 1)
     with open(tmp_path / "out" / "gradebook.csv") as f:
         assert {r["student"]: r["status"] for r in csv.DictReader(f)} == {"alice": "graded", "bob": "error"}
+
+
+@pytest.fixture
+def borderline_class(tmp_path, rubric, mnist_dir):
+    """alice's first run falls within the band of a threshold moved next to it; dave's is far from it."""
+    folder = tmp_path / "class"
+    folder.mkdir()
+    shutil.copy("submissions/seed004_gap_8440.py", folder / "alice.py")
+    shutil.copy("submissions/seed003_gap_8018.py", folder / "dave.py")
+    quick = {"data_dir": mnist_dir, "epochs": QUICK.epochs, "train_limit": QUICK.train_limit}
+    alice, dave = (api.grade(folder / f"{s}.py", rubric, **quick).metrics.validation_accuracy for s in ("alice", "dave"))
+    gap = abs(alice - dave)
+    assert gap > 0, "the two first runs must be told apart by the band"
+    at_least = alice + gap / 4 * (1 if alice > dave else -1)  # alice a quarter of the gap from it, dave three quarters
+    criteria = tuple(dataclasses.replace(c, at_least=at_least, partial_from=at_least - 50) if c.metric else c for c in rubric.criteria)
+    return folder, dataclasses.replace(rubric, criteria=criteria, seeds=Seeds(1, 3, gap / 2))
+
+
+def test_borderline_seeds_run_after_the_whole_class_has_its_first_results(borderline_class, mnist_dir, tmp_path):
+    folder, rubric = borderline_class
+    events = []
+    summary = grade_class(folder, rubric, tmp_path / "out", BatchOptions(**{**QUICK.__dict__, "data_dir": str(mnist_dir)}),
+                          events.append)
+    finished = [(e.kind, e.student) for e in events if e.kind != "start"]
+    assert finished == [("pending", "alice"), ("done", "dave"), ("done", "alice")] or \
+           finished == [("done", "dave"), ("pending", "alice"), ("done", "alice")]
+    assert summary.graded == 2
+    pending = next(e.report for e in events if e.kind == "pending")
+    assert pending["borderline"] and pending["seeds"] == {**pending["seeds"], "runs": 1, "pending": 2}
+    final = json.loads((tmp_path / "out" / "reports" / "alice.json").read_text())
+    assert final["borderline"] and final["seeds"]["seeds"] == [1, 2, 3] and final["seeds"]["pending"] == 0
+    assert final["training"]["runs"][0] == pending["training"]["runs"][0]  # the first run was carried over, not repeated
+    dave = json.loads((tmp_path / "out" / "reports" / "dave.json").read_text())
+    assert not dave["borderline"] and dave["seeds"]["runs"] == 1
+    with open(tmp_path / "out" / "gradebook.csv") as f:
+        assert {r["student"]: r["borderline"] for r in csv.DictReader(f)} == {"alice": "yes", "dave": "no"}
+
+
+def test_a_batch_stopped_before_its_second_pass_finishes_the_pending_grade_on_resume(borderline_class, mnist_dir, tmp_path):
+    folder, rubric = borderline_class
+    options = BatchOptions(**{**QUICK.__dict__, "workers": 1, "data_dir": str(mnist_dir)})
+
+    def stop_at_pending(event):
+        if event.kind == "pending":
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        grade_class(folder, rubric, tmp_path / "out", options, stop_at_pending)
+    summary = grade_class(folder, rubric, tmp_path / "out", options)
+    assert summary.graded >= 1  # alice, whose recorded result was not final, again; dave if the stop came first
+    final = json.loads((tmp_path / "out" / "reports" / "alice.json").read_text())
+    assert final["seeds"]["seeds"] == [1, 2, 3] and final["seeds"]["pending"] == 0
+    again = grade_class(folder, rubric, tmp_path / "out", options)
+    assert (again.graded, again.skipped) == (0, 2)

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from grader.errors import RubricError
-from grader.rubric import DEFAULT_RUBRIC, Limits, load_rubric
+from grader.rubric import DEFAULT_RUBRIC, Limits, Seeds, load_rubric
 
 DEFAULT_TEXT = DEFAULT_RUBRIC.read_text()
 
@@ -34,6 +34,7 @@ def test_default_rubric_loads():
     assert rubric.recipe.epochs == 19 and rubric.recipe.seed == 1 and rubric.recipe.split.validation == 10000
     assert rubric.limits == Limits(60.0, 60.0, 600.0, 8.0, 4.0)
     assert rubric.fail_on_flags == ("pretrained_weights", "untrusted_training", "answers_looked_up")
+    assert rubric.seeds == Seeds(runs=1, borderline_runs=3, band=0.15)
     assert rubric.path == str(DEFAULT_RUBRIC)
     assert rubric.sha256 == hashlib.sha256(DEFAULT_RUBRIC.read_bytes()).hexdigest()
 
@@ -94,6 +95,9 @@ def test_missing_title(tmp_path):
     ('id = "parameters"\nless_than = 20000', 'id = "parameters"', "parameters"),
     ("points = 20", "points = -20", "points"),
     ('name = "sgd"', 'name = "rmsprop"', "optimizer"),
+    ("borderline_runs = 3", "borderline_runs = 0", "[seeds]"),
+    ("runs = 1 ", "runs = 0 ", "[seeds]"),
+    ("band = 0.15", "band = -0.1", "[seeds] band"),
 ])
 def test_invalid_criterion_or_recipe_values(tmp_path, old, new, words):
     path = edited(tmp_path, old, new)
