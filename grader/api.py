@@ -120,16 +120,16 @@ def _run(path, rubric: Rubric, model_class: str, mode: str, split: mnist.MnistSp
                                                        device, on_progress, isolation), seeds))
 
     first_seed, policy = rubric.recipe.seed, rubric.seeds
-    if earlier is None or earlier.submission_sha256 != submission.sha256 or not earlier.training:
+    result = earlier if earlier and earlier.submission_sha256 == submission.sha256 and earlier.training else None
+    if result is None:  # the first pass: the policy's every-grade seeds
         first = attempts(list(range(first_seed, first_seed + (policy.runs if mode == P.GRADE else 1))))
-        earlier = _with_runs(_first_grade(submission, choice, rubric, mode, epochs, split, first[0]), first[1:], rubric)
-        if earlier.error is None and mode == P.GRADE and (ids := borderline_criteria(rubric, _histories(earlier))):
-            earlier = _with_runs(earlier, [], rubric, borderline=ids, pending=policy.borderline_runs - policy.runs)
-    if earlier.training and earlier.training.pending_runs and not defer_borderline:
-        done = len(earlier.training.runs)
-        extra = attempts(list(range(first_seed + done, first_seed + done + earlier.training.pending_runs)))
-        earlier = _with_runs(earlier, extra, rubric)
-    return dataclasses.replace(earlier, seconds=round(earlier.seconds + time.monotonic() - started, 2))
+        result = _with_runs(_first_grade(submission, choice, rubric, mode, epochs, split, first[0]), first[1:], rubric)
+        if result.error is None and mode == P.GRADE and (ids := borderline_criteria(rubric, _histories(result))):
+            result = _with_runs(result, [], rubric, borderline=ids, pending=policy.borderline_runs - policy.runs)
+    if result.training and result.training.pending_runs and not defer_borderline:
+        done = len(result.training.runs)
+        result = _with_runs(result, attempts(list(range(first_seed + done, first_seed + done + result.training.pending_runs))), rubric)
+    return dataclasses.replace(result, seconds=round(result.seconds + time.monotonic() - started, 2))
 
 
 def _attempt(submission, choice: ModelChoice, rubric: Rubric, mode: str, seed: int, split, evaluation, epochs: int, device: str,
