@@ -1,9 +1,10 @@
-"""The reference solution: 19,264 parameters, Batch Normalization, Dropout, Global Average Pooling.
+"""The reference solution: 18,426 parameters, Batch Normalization, Dropout and a fully connected layer.
 
-Six 3x3 conv-BN-ReLU blocks (no bias: BatchNorm's shift makes it redundant) in three
-resolutions, a light Dropout before the head, a 1x1 conv to the ten classes, and global
-average pooling. Narrow at 28x28, where every channel costs the most compute, and two blocks at
-7x7, so the last conv sees 32 px: the whole digit.
+Five 3x3 conv-BN-ReLU blocks (no bias: BatchNorm's shift makes it redundant) in three resolutions,
+28x28 -> 14x14 -> 7x7 -> 3x3 by max-pooling, then a light Dropout and one fully connected layer over
+the 3x3 map. The head sees where each feature is, not only its average over the digit as a Global
+Average Pooling head would: under the default recipe that is worth about 0.1 points of validation
+accuracy at the same size (README, "The recipe, the reference solution and the seed models").
 """
 
 import torch.nn as nn
@@ -19,11 +20,10 @@ class ReferenceNet(nn.Module):
         self.features = nn.Sequential(
             *conv_block(1, 8), *conv_block(8, 16), nn.MaxPool2d(2),  # 28x28 -> 14x14
             *conv_block(16, 20), *conv_block(20, 24), nn.MaxPool2d(2),  # 14x14 -> 7x7
-            *conv_block(24, 24), *conv_block(24, 24),
-            nn.Dropout(dropout),
+            *conv_block(24, 32), nn.MaxPool2d(2),  # 7x7 -> 3x3
+            nn.Flatten(), nn.Dropout(dropout),
         )
-        self.head = nn.Conv2d(24, 10, 1, bias=False)
-        self.gap = nn.AdaptiveAvgPool2d(1)
+        self.fc = nn.Linear(32 * 3 * 3, 10)
 
     def forward(self, x):  # (N, 1, 28, 28) -> (N, 10) logits
-        return self.gap(self.head(self.features(x))).flatten(1)
+        return self.fc(self.features(x))
