@@ -11,7 +11,7 @@ import json
 
 from grader import __version__
 from grader.report import markdown
-from grader.report.advice import seeds_text
+from grader.report.advice import criterion_text
 from grader.report.json import finite
 from grader.results import Grade
 
@@ -22,7 +22,7 @@ def to_dict(grade: Grade, visibility: str = "visible") -> dict:
         "score": c.points if grade.score else 0.0,  # a zeroed grade (an error, a flag) zeroes every test
         "max_score": c.max_points,
         "status": "passed" if c.passed and not grade.error else "failed",
-        "output": _test_output(grade, c.detail + (f"\n{seeds_text(grade)}" if c.borderline else "")),
+        "output": criterion_text(grade, c, "\n"),
         "visibility": visibility,
     } for c in grade.criteria]
     result = {
@@ -53,14 +53,6 @@ def failure(message: str, details: str = "") -> dict:
         output += "\n" + markdown.fenced(details[-markdown.TRACEBACK_CHARS:], "text") + "\n"
     return {"score": 0.0, "output": output, "output_format": "md", "visibility": "visible", "stdout_visibility": "hidden",
             "tests": [], "extra_data": {"grader_version": __version__, "status": "error"}}
-
-
-def _test_output(grade: Grade, detail: str) -> str:
-    if grade.error:
-        return f"not scored: the submission errored ({grade.error.stage}): {grade.error.message}\n{detail}"
-    if grade.provisional:
-        return f"PROVISIONAL ({'; '.join(grade.provisional)}): not the grade\n{detail}"
-    return detail
 
 
 def _leaderboard(grade: Grade) -> list[dict]:
