@@ -37,7 +37,10 @@ def build_parser() -> argparse.ArgumentParser:
         isolation_option(p)
         p.add_argument("--junit", metavar="PATH", help="also write JUnit XML here, one test case per criterion (GitLab, Jenkins, other CI)")
         p.add_argument("--markdown", metavar="PATH", help="also write the report as Markdown here (a GitHub job summary, a merge request comment)")
-        p.add_argument("--classroom", metavar="PATH", help="also write GitHub Classroom's result here: base64 JSON for autograding-grading-reporter")
+        p.add_argument("--classroom50", metavar="PATH", help="also write Classroom 50's result.json here, with the submission's identity "
+                                                            "from the runner's environment (run it from the assignment's autograder.py)")
+        p.add_argument("--classroom", metavar="PATH", help="also write the legacy GitHub Classroom result here: base64 JSON for a "
+                                                          "self-hosted autograding-grading-reporter")
         p.add_argument("--classroom-max-score", type=float, metavar="N", help="scale the --classroom result to N points (default: the rubric's)")
 
     check = commands.add_parser("check", help="load and inspect a submission and score its structure, in seconds (no training)",
@@ -103,7 +106,10 @@ def main(argv: list[str] | None = None) -> int:
     console = Console(stderr=False)
     if args.command == "gradescope":
         return _gradescope(args, console)
+    files = platforms.ReportFiles(args.markdown, args.junit, args.classroom, args.classroom_max_score, args.classroom50) if args.command in ("check", "grade") else None
     try:
+        if files:
+            files = files.with_identity(os.environ)  # before grading: outside Classroom 50's runner, fail at once
         rubric = load_rubric(args.rubric)
         if args.command == "reference":
             return _reference(args, rubric, console)
@@ -115,16 +121,16 @@ def main(argv: list[str] | None = None) -> int:
             grade = _grade_with_progress(args, rubric, console)
     except (GraderError, ValueError) as e:
         print(f"grader: {e}", file=sys.stderr)  # plain: one line, never wrapped or read as markup
-        if args.command in ("check", "grade"):  # CI still gets a result to read: an error, not a missing file
+        if files:  # CI still gets a result to read: an error, not a missing file
             failed = platforms.usage_error_grade(args.submission, args.rubric, args.command, str(e))
-            _write_files(failed, args, console=None)
+            _write_files(failed, args, files, console=None)
         return 2
     terminal.render(grade, console, verbose=args.verbose)
-    _write_files(grade, args, console)
+    _write_files(grade, args, files, console)
     return 0 if grade.passed else 1
 
 
-def _write_files(grade, args, console: Console | None) -> None:
+def _write_files(grade, args, files: platforms.ReportFiles, console: Console | None) -> None:
     """Every report file the command line asked for; `console` says where each went (None: quietly)."""
     say = console.print if console else lambda text: None
     if args.json:
@@ -135,7 +141,7 @@ def _write_files(grade, args, console: Console | None) -> None:
 
         Path(args.html).write_text(html.render(grade))
         say(f"[dim]HTML report written to {args.html}[/]")
-    for path in platforms.write_reports(grade, args.markdown, args.junit, args.classroom, args.classroom_max_score):
+    for path in platforms.write_reports(grade, files):
         say(f"[dim]report written to {path}[/]")
 
 

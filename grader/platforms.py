@@ -1,9 +1,11 @@
 """Glue for the course platforms: grade without ever raising, and always leave a result behind.
 
 On Gradescope a missing results.json is the worst outcome (the student sees "the autograder failed to
-execute correctly" and nothing else), and in a GitHub Classroom job a missing `result` output breaks the
-reporter. So `safe_grade` turns every failure, a missing submission, missing data, a bad rubric or a bug
-in the grader itself, into an errored Grade, and `gradescope` writes a placeholder result before it starts.
+execute correctly" and nothing else); Classroom 50's runner turns a missing result.json into an
+infrastructure error. So `safe_grade` turns every
+failure, a missing submission, missing data, a bad rubric or a bug in the grader itself, into an errored
+Grade, `write_reports` writes each platform's file from any Grade (the CLI's usage errors included), and
+`gradescope` writes a placeholder result before it starts.
 """
 
 from __future__ import annotations
@@ -12,11 +14,13 @@ import json
 import os
 import tempfile
 import traceback
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from grader import api
 from grader.errors import DataNotFound, GraderError
-from grader.report import classroom, junit, markdown
+from grader.report import classroom, classroom50, junit, markdown
 from grader.report import gradescope as gradescope_report
 from grader.results import Grade
 from grader.rubric import DEFAULT_RUBRIC, Recipe, Rubric, load_rubric
@@ -59,12 +63,30 @@ def _rubric(path: str | Path) -> tuple[Rubric, str]:
         return Rubric("(the rubric did not load)", Recipe(), criteria=(), path=str(path)), f"the grader's rubric did not load: {e}"
 
 
-def write_reports(grade: Grade, markdown_path: str | None = None, junit_path: str | None = None,
-                  classroom_path: str | None = None, classroom_max_score: float | None = None) -> list[str]:
-    """Write the platform reports that were asked for; returns what was written, for the CLI to say."""
+@dataclass(frozen=True)
+class ReportFiles:
+    """The platform reports a `check` or `grade` writes: each a path, or None when not asked for."""
+
+    markdown: str | None = None
+    junit: str | None = None
+    classroom: str | None = None  # the legacy GitHub Classroom result
+    classroom_max_score: float | None = None  # scales it; None: the rubric's points
+    classroom50: str | None = None
+    classroom50_identity: classroom50.Identity | None = None  # read from the runner's environment before grading
+
+    def with_identity(self, environ: Mapping[str, str]) -> ReportFiles:
+        """These files with Classroom 50's identity from `environ` when its result is asked for; GraderError when it is not there."""
+        return replace(self, classroom50_identity=classroom50.identity(environ)) if self.classroom50 else self
+
+
+def write_reports(grade: Grade, files: ReportFiles) -> list[str]:
+    """Write the platform reports that were asked for; returns what was written, for the CLI to say. Classroom 50's
+    result needs its identity: without one (the environment lacked it, and the CLI said so) it is not written."""
     written = []
-    for path, render in ((markdown_path, lambda: markdown.render(grade)), (junit_path, lambda: junit.render(grade)),
-                         (classroom_path, lambda: classroom.render(grade, classroom_max_score) + "\n")):
+    identity = files.classroom50_identity
+    for path, render in ((files.markdown, lambda: markdown.render(grade)), (files.junit, lambda: junit.render(grade)),
+                         (files.classroom, lambda: classroom.render(grade, files.classroom_max_score) + "\n"),
+                         (files.classroom50 if identity else None, lambda: classroom50.render(grade, identity))):
         if path:
             Path(path).write_text(render(), encoding="utf-8")
             written.append(path)
