@@ -39,6 +39,7 @@ def build_parser() -> argparse.ArgumentParser:
         p.add_argument("--markdown", metavar="PATH", help="also write the report as Markdown here (a GitHub job summary, a merge request comment)")
         p.add_argument("--classroom50", metavar="PATH", help="also write Classroom 50's result.json here, with the submission's identity "
                                                             "from the runner's environment (run it from the assignment's autograder.py)")
+        p.add_argument("--prairielearn", metavar="PATH", help="also write PrairieLearn's external grading results.json here")
         p.add_argument("--classroom", metavar="PATH", help="also write the legacy GitHub Classroom result here: base64 JSON for a "
                                                           "self-hosted autograding-grading-reporter")
         p.add_argument("--classroom-max-score", type=float, metavar="N", help="scale the --classroom result to N points (default: the rubric's)")
@@ -106,7 +107,8 @@ def main(argv: list[str] | None = None) -> int:
     console = Console(stderr=False)
     if args.command == "gradescope":
         return _gradescope(args, console)
-    files = platforms.ReportFiles(args.markdown, args.junit, args.classroom, args.classroom_max_score, args.classroom50) if args.command in ("check", "grade") else None
+    files = platforms.ReportFiles(args.markdown, args.junit, args.classroom, args.classroom_max_score, args.classroom50,
+                                  args.prairielearn) if args.command in ("check", "grade") else None
     try:
         if files:
             files = files.with_identity(os.environ)  # before grading: outside Classroom 50's runner, fail at once

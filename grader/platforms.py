@@ -2,7 +2,7 @@
 
 On Gradescope a missing results.json is the worst outcome (the student sees "the autograder failed to
 execute correctly" and nothing else); Classroom 50's runner turns a missing result.json into an
-infrastructure error. So `safe_grade` turns every
+infrastructure error, and PrairieLearn a missing results.json into a failed job. So `safe_grade` turns every
 failure, a missing submission, missing data, a bad rubric or a bug in the grader itself, into an errored
 Grade, `write_reports` writes each platform's file from any Grade (the CLI's usage errors included), and
 `gradescope` writes a placeholder result before it starts.
@@ -20,7 +20,7 @@ from pathlib import Path
 
 from grader import api
 from grader.errors import DataNotFound, GraderError
-from grader.report import classroom, classroom50, junit, markdown
+from grader.report import classroom, classroom50, junit, markdown, prairielearn
 from grader.report import gradescope as gradescope_report
 from grader.results import Grade
 from grader.rubric import DEFAULT_RUBRIC, Recipe, Rubric, load_rubric
@@ -72,6 +72,7 @@ class ReportFiles:
     classroom: str | None = None  # the legacy GitHub Classroom result
     classroom_max_score: float | None = None  # scales it; None: the rubric's points
     classroom50: str | None = None
+    prairielearn: str | None = None
     classroom50_identity: classroom50.Identity | None = None  # read from the runner's environment before grading
 
     def with_identity(self, environ: Mapping[str, str]) -> ReportFiles:
@@ -86,8 +87,10 @@ def write_reports(grade: Grade, files: ReportFiles) -> list[str]:
     identity = files.classroom50_identity
     for path, render in ((files.markdown, lambda: markdown.render(grade)), (files.junit, lambda: junit.render(grade)),
                          (files.classroom, lambda: classroom.render(grade, files.classroom_max_score) + "\n"),
-                         (files.classroom50 if identity else None, lambda: classroom50.render(grade, identity))):
+                         (files.classroom50 if identity else None, lambda: classroom50.render(grade, identity)),
+                         (files.prairielearn, lambda: prairielearn.render(grade))):
         if path:
+            Path(path).parent.mkdir(parents=True, exist_ok=True)  # PrairieLearn does not create /grade/results
             Path(path).write_text(render(), encoding="utf-8")
             written.append(path)
     return written
