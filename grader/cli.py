@@ -16,6 +16,7 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, Ti
 
 from grader import __version__, api, platforms
 from grader.errors import GraderError
+from grader.report import gradescope as gradescope_report
 from grader.report import json as json_report
 from grader.report import terminal
 from grader.rubric import DEFAULT_RUBRIC, load_rubric
@@ -79,6 +80,9 @@ def build_parser() -> argparse.ArgumentParser:
     gradescope.add_argument("--results", default=str(platforms.GRADESCOPE_RESULTS), help="where to write results.json (default: %(default)s)")
     gradescope.add_argument("--rubric", default=str(DEFAULT_RUBRIC), help="rubric TOML file (default: %(default)s)")
     gradescope.add_argument("--model-class", default="", help="the class to grade, as CLASS or FILE:CLASS (default: the loading rule's choice)")
+    gradescope.add_argument("--accuracy-visibility", choices=gradescope_report.VISIBILITIES, default=gradescope_report.VISIBLE,
+                            help="when students see the accuracy tests, the total score and the full report; the structural tests stay "
+                                 "visible (default: %(default)s)")
     training_options(gradescope)
     threads_option(gradescope)
     return parser
@@ -225,7 +229,7 @@ def _gradescope(args, console: Console) -> int:
     def show(p: api.Progress) -> None:
         console.print(f"epoch {p.epoch}/{p.epochs}: validation {p.validation_accuracy:.2f}% ({p.seconds:.0f} s)", highlight=False)
 
-    grade = platforms.gradescope(args.submission_dir, args.results, args.rubric, args.model_class, data_dir=args.data_dir,
+    grade = platforms.gradescope(args.submission_dir, args.results, args.rubric, args.model_class, args.accuracy_visibility, data_dir=args.data_dir,
                                  epochs=args.epochs, train_limit=args.train_limit, device=args.device, cores=args.threads,
                                  on_progress=show)
     if grade is not None:

@@ -106,8 +106,10 @@ def find_submission(folder: str | Path) -> Path:
 
 
 def gradescope(submission_dir: str | Path = GRADESCOPE_SUBMISSION, results: str | Path = GRADESCOPE_RESULTS,
-               rubric_path: str | Path = DEFAULT_RUBRIC, model_class: str = "", **options) -> Grade | None:
+               rubric_path: str | Path = DEFAULT_RUBRIC, model_class: str = "", accuracy_visibility: str = gradescope_report.VISIBLE,
+               **options) -> Grade | None:
     """Grade Gradescope's submission folder and write results.json, whatever happens; returns the Grade if there is one.
+    `accuracy_visibility`: when students see the accuracy tests, the total score and the report (grader/report/gradescope.py).
 
     A placeholder error result is written first, so a grader killed part way (out of memory, say)
     still leaves a valid results.json behind.
@@ -122,7 +124,7 @@ def gradescope(submission_dir: str | Path = GRADESCOPE_SUBMISSION, results: str 
         if options.get("cores") is None:
             options["cores"] = cpu_quota()
         grade = safe_grade(find_submission(submission_dir), rubric_path, "grade", model_class, **options)
-        payload = gradescope_report.render(grade)
+        payload = gradescope_report.render(grade, accuracy_visibility)
     except Exception as e:  # noqa: BLE001  (a bug in the report itself: still a valid results.json)
         payload = json.dumps(gradescope_report.failure(f"the grader itself failed: {type(e).__name__}: {e}", traceback.format_exc()))
     _write_atomically(results, payload)
