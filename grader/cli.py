@@ -64,6 +64,12 @@ def build_parser() -> argparse.ArgumentParser:
     batch.add_argument("--executor", choices=("local", "ray"), default="local", help="local pool or a Ray cluster (default: local)")
     batch.add_argument("--ray-address", help="address of an existing Ray cluster (default: start a local one)")
     batch.add_argument("--gpu-fraction", type=float, default=0.25, help="share of a GPU per Ray task (default: 0.25)")
+    batch.add_argument("--canvas", metavar="PATH", help="also write a gradebook for Canvas's Grades > Import here")
+    batch.add_argument("--moodle", metavar="PATH", help="also write a gradebook for Moodle's Grades > Import > CSV file here")
+    batch.add_argument("--assignment", default="", metavar="NAME",
+                       help="the assignment's column in the --canvas and --moodle gradebooks (default: the rubric's title)")
+    batch.add_argument("--roster", metavar="FILE", help="CSV mapping each submission's name to the student's email and/or SIS id "
+                                                       "in the LMS, for --canvas and --moodle (README: Grading a class)")
     isolation_option(batch)
     training_options(batch)
     reference = commands.add_parser("reference", help="re-run the bundled reference solution and rewrite reference/results.json",
@@ -185,12 +191,16 @@ def _reference(args, rubric, console: Console) -> int:
 
 
 def _batch(args, rubric, console: Console) -> int:
-    from grader.batch import BatchOptions, discover, grade_class
+    from grader.batch import BatchOptions, LmsExports, discover, grade_class, roster
 
     if args.workers < 1:
         raise GraderError("--workers must be at least 1")
+    if (args.roster or args.assignment) and not (args.canvas or args.moodle):
+        raise GraderError("--roster and --assignment are for the LMS gradebooks: add --canvas PATH or --moodle PATH")
     options = BatchOptions(args.workers, args.executor, args.ray_address, args.gpu_fraction, args.force, args.data_dir,
                            args.epochs, args.train_limit, args.device, args.isolation)
+    exports = LmsExports(args.canvas and Path(args.canvas), args.moodle and Path(args.moodle), args.assignment,
+                         roster.load(args.roster) if args.roster else None)
     counts, lock = {"done": 0, "running": 0, "failed": 0, "skipped": 0, "borderline": 0}, threading.Lock()
     columns = (TextColumn("[bold]grading[/]"), BarColumn(), TextColumn("{task.completed}/{task.total}"),
                TextColumn("{task.fields[status]}"), TimeElapsedColumn(), TextColumn("ETA"), TimeRemainingColumn())
@@ -217,9 +227,15 @@ def _batch(args, rubric, console: Console) -> int:
                     progress.console.print(f"{event.student}: {report['score']:g}/{report['max_score']:g} {report['status']}", highlight=False)
                 progress.update(task, status=", ".join(f"{v} {k}" for k, v in counts.items()))
 
-        summary = grade_class(args.folder, rubric, args.out, options, update)
+        summary = grade_class(args.folder, rubric, args.out, options, update, exports)
     console.print(f"{summary.students} students: {summary.graded} graded now, {summary.skipped} already in the gradebook, "
                   f"{summary.errors} errors -> {summary.out}/gradebook.csv, {summary.out}/index.html")
+    for path in (p for p in (exports.canvas, exports.moodle) if p):
+        console.print(f"[dim]LMS gradebook written to {escape(str(path))}[/]")
+    if summary.without_roster:
+        console.print(f"[yellow]graded but not in the roster, so left out of the LMS gradebooks: {escape(', '.join(summary.without_roster))}[/]")
+    if summary.without_submission:
+        console.print(f"[yellow]in the roster with no submission: {escape(', '.join(summary.without_submission))}[/]")
     if summary.tampered:
         console.print(f"[red]gradebook rows not written by this grader (altered?), graded again or left out: {escape(', '.join(summary.tampered))}[/]")
     return 0
