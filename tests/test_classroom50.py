@@ -2,15 +2,20 @@
 
 import dataclasses
 import json
+import os
 import re
+import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 from platform_formats import schema_errors
+from synthetic_mnist import write_mnist
 from test_report_html import KINDS, RUBRIC, make_grade
 
 from grader import api
-from grader.cli import main
+from grader.cli import build_parser, main
 from grader.errors import GraderError
 from grader.report import classroom50
 from grader.report.advice import seeds_text
@@ -158,3 +163,40 @@ def test_outside_the_runner_it_stops_before_grading_with_one_line(monkeypatch, t
     err = capsys.readouterr().err
     assert code == 2 and err.count("\n") == 1 and "CLASSROOM" in err and "Traceback" not in err
     assert not (tmp_path / "result.json").exists() and "CLASSROOM" in (tmp_path / "summary.md").read_text()
+
+
+# --- the action and the example autograder.py ------------------------------------------------------------------
+
+def grade_options() -> set[str]:
+    return set(next(a for a in build_parser()._actions if a.dest == "command").choices["grade"]._option_string_actions)
+
+
+def test_the_example_autograder_writes_result_json_with_options_the_grader_has():
+    source = (ROOT / "examples" / "classroom50" / "autograder.py").read_text()
+    call = source[source.index('"grade", SUBMISSION'):source.index("check=False")]
+    used = set(re.findall(r'"(--[a-z][a-z0-9-]+)"', call))
+    assert {"--classroom50", "--markdown"} <= used <= grade_options()
+    assert '"--classroom50", "result.json"' in call and '"--markdown", "release-body.md"' in call  # what the runner reads
+
+
+@pytest.mark.skipif(not shutil.which("bash"), reason="needs bash")
+def test_the_actions_grade_step_writes_result_json_for_a_custom_runner_workflow(tmp_path):
+    yaml = pytest.importorskip("yaml")
+    step = next(s for s in yaml.safe_load((ROOT / "action.yml").read_text())["runs"]["steps"] if s.get("id") == "grade")
+    venv_bin = tmp_path / "runner" / "grader-venv" / "bin"
+    venv_bin.mkdir(parents=True)
+    (venv_bin / "grader").symlink_to(Path(sys.executable).parent / "grader")
+    output, summary = tmp_path / "github_output", tmp_path / "summary"
+    output.touch()
+    summary.touch()
+    env = {**os.environ, **RUNNER_ENVIRONMENT, "RUNNER_TEMP": str(tmp_path / "runner"), "GITHUB_OUTPUT": str(output),
+           "GITHUB_STEP_SUMMARY": str(summary), "GRADER_SOURCE": str(ROOT), "RUBRIC": "", "DEVICE": "cpu", "MAX_SCORE": "",
+           "SUBMISSION": str(ROOT / "submissions" / "broken" / "syntax_error.py"), "CLASSROOM50_RESULT": str(tmp_path / "result.json"),
+           "MNIST_DIR": str(write_mnist(tmp_path / "mnist", n_train=600, n_test=100))}
+    run = subprocess.run(["bash", "-e", "-c", step["run"]], check=False, env=env, capture_output=True, text=True, timeout=120)
+    assert run.returncode == 0, run.stderr
+    outputs = dict(line.split("=", 1) for line in output.read_text().splitlines())
+    assert outputs["classroom50-result"] == str(tmp_path / "result.json")
+    result = json.loads((tmp_path / "result.json").read_text())
+    assert_runner_accepts(result)
+    assert result["score"] == 0 and "syntax error in syntax_error.py" in result["tests"][0]["message"]
