@@ -199,7 +199,7 @@ def _batch(args, rubric, console: Console) -> int:
         raise GraderError("--roster and --assignment are for the LMS gradebooks: add --canvas PATH or --moodle PATH")
     options = BatchOptions(args.workers, args.executor, args.ray_address, args.gpu_fraction, args.force, args.data_dir,
                            args.epochs, args.train_limit, args.device, args.isolation)
-    exports = LmsExports(args.canvas and Path(args.canvas), args.moodle and Path(args.moodle), args.assignment,
+    exports = LmsExports(Path(args.canvas) if args.canvas else None, Path(args.moodle) if args.moodle else None, args.assignment,
                          roster.load(args.roster) if args.roster else None)
     counts, lock = {"done": 0, "running": 0, "failed": 0, "skipped": 0, "borderline": 0}, threading.Lock()
     columns = (TextColumn("[bold]grading[/]"), BarColumn(), TextColumn("{task.completed}/{task.total}"),
@@ -245,9 +245,9 @@ def _gradescope(args, console: Console) -> int:
     def show(p: api.Progress) -> None:
         console.print(f"epoch {p.epoch}/{p.epochs}: validation {p.validation_accuracy:.2f}% ({p.seconds:.0f} s)", highlight=False)
 
-    grade = platforms.gradescope(args.submission_dir, args.results, args.rubric, args.model_class, args.accuracy_visibility, data_dir=args.data_dir,
-                                 epochs=args.epochs, train_limit=args.train_limit, device=args.device, cores=args.threads,
-                                 on_progress=show)
+    grade = platforms.gradescope(args.submission_dir, args.results, args.rubric, args.model_class, args.accuracy_visibility,
+                                 data_dir=args.data_dir, epochs=args.epochs, train_limit=args.train_limit, device=args.device,
+                                 cores=args.threads, on_progress=show)
     if grade is not None:
         terminal.render(grade, console, verbose=True)
     console.print(f"[dim]Gradescope results written to {args.results}[/]")

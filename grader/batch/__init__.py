@@ -167,10 +167,10 @@ def _write_reports(out: Path, student: str, report: dict, html: str) -> None:
 def _write_lms_gradebooks(exports: LmsExports, reports: list[dict], rubric: Rubric) -> roster_file.Matched:
     matched = roster_file.match(reports, exports.roster)
     assignment = exports.assignment or rubric.title
-    if exports.canvas:
-        canvas.write(exports.canvas, matched.graded, assignment, rubric)
-    if exports.moodle:
-        moodle.write(exports.moodle, matched.graded, assignment, rubric)
+    for path, write in ((exports.canvas, canvas.write), (exports.moodle, moodle.write)):
+        if path:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            write(path, matched.graded, assignment, rubric)
     return matched
 
 
