@@ -57,6 +57,17 @@ def test_every_kind_of_grade_fits_the_schema(kind):
     assert result["max-score"] == 100
 
 
+def passing_grade():
+    criteria = tuple(dataclasses.replace(c, passed=True, points=c.max_points) for c in make_grade().criteria)
+    return make_grade("graded", criteria=criteria, score=100.0)
+
+
+def test_a_passing_grade_passes_every_test_so_the_release_is_a_success():
+    result = classroom50.to_dict(passing_grade(), WHO)
+    assert_runner_accepts(result)
+    assert all(t["passed"] for t in result["tests"]) and result["score"] == result["max-score"] == 100
+
+
 def test_the_identity_comes_from_the_runners_environment():
     result = classroom50.to_dict(make_grade("graded"), WHO)
     assert result["submission"] == RUNNER_ENVIRONMENT["SUBMISSION_TAG"] and result["review"] == RUNNER_ENVIRONMENT["REVIEW_URL"]

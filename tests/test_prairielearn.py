@@ -35,6 +35,12 @@ def test_every_kind_of_grade_fits_the_format(kind):
     assert results["grader"]["submission_sha256"] == grade.submission_sha256
 
 
+def test_a_passing_grade_scores_one():
+    criteria = tuple(dataclasses.replace(c, passed=True, points=c.max_points) for c in make_grade().criteria)
+    results = prairielearn.to_dict(make_grade("graded", criteria=criteria, score=100.0))
+    assert schema_errors("prairielearn-results", results) == [] and results["score"] == 1.0 and results["message"].startswith("PASS")
+
+
 def test_a_submission_that_did_not_load_is_not_gradable_and_says_why():
     results = prairielearn.to_dict(make_grade("error"))
     assert schema_errors("prairielearn-results", results) == []
