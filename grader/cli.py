@@ -16,6 +16,7 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, Ti
 
 from grader import __version__, api, platforms
 from grader.errors import GraderError
+from grader.report import gradescope as gradescope_report
 from grader.report import json as json_report
 from grader.report import terminal
 from grader.rubric import DEFAULT_RUBRIC, load_rubric
@@ -37,7 +38,11 @@ def build_parser() -> argparse.ArgumentParser:
         isolation_option(p)
         p.add_argument("--junit", metavar="PATH", help="also write JUnit XML here, one test case per criterion (GitLab, Jenkins, other CI)")
         p.add_argument("--markdown", metavar="PATH", help="also write the report as Markdown here (a GitHub job summary, a merge request comment)")
-        p.add_argument("--classroom", metavar="PATH", help="also write GitHub Classroom's result here: base64 JSON for autograding-grading-reporter")
+        p.add_argument("--classroom50", metavar="PATH", help="also write Classroom 50's result.json here, with the submission's identity "
+                                                            "from the runner's environment (run it from the assignment's autograder.py)")
+        p.add_argument("--prairielearn", metavar="PATH", help="also write PrairieLearn's external grading results.json here")
+        p.add_argument("--classroom", metavar="PATH", help="also write the legacy GitHub Classroom result here: base64 JSON for a "
+                                                          "self-hosted autograding-grading-reporter")
         p.add_argument("--classroom-max-score", type=float, metavar="N", help="scale the --classroom result to N points (default: the rubric's)")
 
     check = commands.add_parser("check", help="load and inspect a submission and score its structure, in seconds (no training)",
@@ -59,6 +64,12 @@ def build_parser() -> argparse.ArgumentParser:
     batch.add_argument("--executor", choices=("local", "ray"), default="local", help="local pool or a Ray cluster (default: local)")
     batch.add_argument("--ray-address", help="address of an existing Ray cluster (default: start a local one)")
     batch.add_argument("--gpu-fraction", type=float, default=0.25, help="share of a GPU per Ray task (default: 0.25)")
+    batch.add_argument("--canvas", metavar="PATH", help="also write a gradebook for Canvas's Grades > Import here")
+    batch.add_argument("--moodle", metavar="PATH", help="also write a gradebook for Moodle's Grades > Import > CSV file here")
+    batch.add_argument("--assignment", default="", metavar="NAME",
+                       help="the assignment's column in the --canvas and --moodle gradebooks (default: the rubric's title)")
+    batch.add_argument("--roster", metavar="FILE", help="CSV mapping each submission's name to the student's email and/or SIS id "
+                                                       "in the LMS, for --canvas and --moodle (README: Grading a class)")
     isolation_option(batch)
     training_options(batch)
     reference = commands.add_parser("reference", help="re-run the bundled reference solution and rewrite reference/results.json",
@@ -75,6 +86,9 @@ def build_parser() -> argparse.ArgumentParser:
     gradescope.add_argument("--results", default=str(platforms.GRADESCOPE_RESULTS), help="where to write results.json (default: %(default)s)")
     gradescope.add_argument("--rubric", default=str(DEFAULT_RUBRIC), help="rubric TOML file (default: %(default)s)")
     gradescope.add_argument("--model-class", default="", help="the class to grade, as CLASS or FILE:CLASS (default: the loading rule's choice)")
+    gradescope.add_argument("--accuracy-visibility", choices=gradescope_report.VISIBILITIES, default=gradescope_report.VISIBLE,
+                            help="when students see the accuracy tests, the total score and the full report; the structural tests stay "
+                                 "visible (default: %(default)s)")
     training_options(gradescope)
     threads_option(gradescope)
     return parser
@@ -103,7 +117,11 @@ def main(argv: list[str] | None = None) -> int:
     console = Console(stderr=False)
     if args.command == "gradescope":
         return _gradescope(args, console)
+    files = platforms.ReportFiles(args.markdown, args.junit, args.classroom, args.classroom_max_score, args.classroom50,
+                                  args.prairielearn) if args.command in ("check", "grade") else None
     try:
+        if files:
+            files = files.with_identity(os.environ)  # before grading: outside Classroom 50's runner, fail at once
         rubric = load_rubric(args.rubric)
         if args.command == "reference":
             return _reference(args, rubric, console)
@@ -115,16 +133,16 @@ def main(argv: list[str] | None = None) -> int:
             grade = _grade_with_progress(args, rubric, console)
     except (GraderError, ValueError) as e:
         print(f"grader: {e}", file=sys.stderr)  # plain: one line, never wrapped or read as markup
-        if args.command in ("check", "grade"):  # CI still gets a result to read: an error, not a missing file
+        if files:  # CI still gets a result to read: an error, not a missing file
             failed = platforms.usage_error_grade(args.submission, args.rubric, args.command, str(e))
-            _write_files(failed, args, console=None)
+            _write_files(failed, args, files, console=None)
         return 2
     terminal.render(grade, console, verbose=args.verbose)
-    _write_files(grade, args, console)
+    _write_files(grade, args, files, console)
     return 0 if grade.passed else 1
 
 
-def _write_files(grade, args, console: Console | None) -> None:
+def _write_files(grade, args, files: platforms.ReportFiles, console: Console | None) -> None:
     """Every report file the command line asked for; `console` says where each went (None: quietly)."""
     say = console.print if console else lambda text: None
     if args.json:
@@ -135,7 +153,7 @@ def _write_files(grade, args, console: Console | None) -> None:
 
         Path(args.html).write_text(html.render(grade))
         say(f"[dim]HTML report written to {args.html}[/]")
-    for path in platforms.write_reports(grade, args.markdown, args.junit, args.classroom, args.classroom_max_score):
+    for path in platforms.write_reports(grade, files):
         say(f"[dim]report written to {path}[/]")
 
 
@@ -173,12 +191,16 @@ def _reference(args, rubric, console: Console) -> int:
 
 
 def _batch(args, rubric, console: Console) -> int:
-    from grader.batch import BatchOptions, discover, grade_class
+    from grader.batch import BatchOptions, LmsExports, discover, grade_class, roster
 
     if args.workers < 1:
         raise GraderError("--workers must be at least 1")
+    if (args.roster or args.assignment) and not (args.canvas or args.moodle):
+        raise GraderError("--roster and --assignment are for the LMS gradebooks: add --canvas PATH or --moodle PATH")
     options = BatchOptions(args.workers, args.executor, args.ray_address, args.gpu_fraction, args.force, args.data_dir,
                            args.epochs, args.train_limit, args.device, args.isolation)
+    exports = LmsExports(Path(args.canvas) if args.canvas else None, Path(args.moodle) if args.moodle else None, args.assignment,
+                         roster.load(args.roster) if args.roster else None)
     counts, lock = {"done": 0, "running": 0, "failed": 0, "skipped": 0, "borderline": 0}, threading.Lock()
     columns = (TextColumn("[bold]grading[/]"), BarColumn(), TextColumn("{task.completed}/{task.total}"),
                TextColumn("{task.fields[status]}"), TimeElapsedColumn(), TextColumn("ETA"), TimeRemainingColumn())
@@ -205,9 +227,15 @@ def _batch(args, rubric, console: Console) -> int:
                     progress.console.print(f"{event.student}: {report['score']:g}/{report['max_score']:g} {report['status']}", highlight=False)
                 progress.update(task, status=", ".join(f"{v} {k}" for k, v in counts.items()))
 
-        summary = grade_class(args.folder, rubric, args.out, options, update)
+        summary = grade_class(args.folder, rubric, args.out, options, update, exports)
     console.print(f"{summary.students} students: {summary.graded} graded now, {summary.skipped} already in the gradebook, "
                   f"{summary.errors} errors -> {summary.out}/gradebook.csv, {summary.out}/index.html")
+    for path in (p for p in (exports.canvas, exports.moodle) if p):
+        console.print(f"[dim]LMS gradebook written to {escape(str(path))}[/]")
+    if summary.without_roster:
+        console.print(f"[yellow]graded but not in the roster, so left out of the LMS gradebooks: {escape(', '.join(summary.without_roster))}[/]")
+    if summary.without_submission:
+        console.print(f"[yellow]in the roster with no submission: {escape(', '.join(summary.without_submission))}[/]")
     if summary.tampered:
         console.print(f"[red]gradebook rows not written by this grader (altered?), graded again or left out: {escape(', '.join(summary.tampered))}[/]")
     return 0
@@ -217,9 +245,9 @@ def _gradescope(args, console: Console) -> int:
     def show(p: api.Progress) -> None:
         console.print(f"epoch {p.epoch}/{p.epochs}: validation {p.validation_accuracy:.2f}% ({p.seconds:.0f} s)", highlight=False)
 
-    grade = platforms.gradescope(args.submission_dir, args.results, args.rubric, args.model_class, data_dir=args.data_dir,
-                                 epochs=args.epochs, train_limit=args.train_limit, device=args.device, cores=args.threads,
-                                 on_progress=show)
+    grade = platforms.gradescope(args.submission_dir, args.results, args.rubric, args.model_class, args.accuracy_visibility,
+                                 data_dir=args.data_dir, epochs=args.epochs, train_limit=args.train_limit, device=args.device,
+                                 cores=args.threads, on_progress=show)
     if grade is not None:
         terminal.render(grade, console, verbose=True)
     console.print(f"[dim]Gradescope results written to {args.results}[/]")

@@ -1,9 +1,11 @@
 """Glue for the course platforms: grade without ever raising, and always leave a result behind.
 
 On Gradescope a missing results.json is the worst outcome (the student sees "the autograder failed to
-execute correctly" and nothing else), and in a GitHub Classroom job a missing `result` output breaks the
-reporter. So `safe_grade` turns every failure, a missing submission, missing data, a bad rubric or a bug
-in the grader itself, into an errored Grade, and `gradescope` writes a placeholder result before it starts.
+execute correctly" and nothing else); Classroom 50's runner turns a missing result.json into an
+infrastructure error, and PrairieLearn a missing results.json into a failed job. So `safe_grade` turns every
+failure, a missing submission, missing data, a bad rubric or a bug in the grader itself, into an errored
+Grade, `write_reports` writes each platform's file from any Grade (the CLI's usage errors included), and
+`gradescope` writes a placeholder result before it starts.
 """
 
 from __future__ import annotations
@@ -12,11 +14,13 @@ import json
 import os
 import tempfile
 import traceback
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from grader import api
 from grader.errors import DataNotFound, GraderError
-from grader.report import classroom, junit, markdown
+from grader.report import classroom, classroom50, junit, markdown, prairielearn
 from grader.report import gradescope as gradescope_report
 from grader.results import Grade
 from grader.rubric import DEFAULT_RUBRIC, Recipe, Rubric, load_rubric
@@ -59,13 +63,34 @@ def _rubric(path: str | Path) -> tuple[Rubric, str]:
         return Rubric("(the rubric did not load)", Recipe(), criteria=(), path=str(path)), f"the grader's rubric did not load: {e}"
 
 
-def write_reports(grade: Grade, markdown_path: str | None = None, junit_path: str | None = None,
-                  classroom_path: str | None = None, classroom_max_score: float | None = None) -> list[str]:
-    """Write the platform reports that were asked for; returns what was written, for the CLI to say."""
+@dataclass(frozen=True)
+class ReportFiles:
+    """The platform reports a `check` or `grade` writes: each a path, or None when not asked for."""
+
+    markdown: str | None = None
+    junit: str | None = None
+    classroom: str | None = None  # the legacy GitHub Classroom result
+    classroom_max_score: float | None = None  # scales it; None: the rubric's points
+    classroom50: str | None = None
+    prairielearn: str | None = None
+    classroom50_identity: classroom50.Identity | None = None  # read from the runner's environment before grading
+
+    def with_identity(self, environ: Mapping[str, str]) -> ReportFiles:
+        """These files with Classroom 50's identity from `environ` when its result is asked for; GraderError when it is not there."""
+        return replace(self, classroom50_identity=classroom50.identity(environ)) if self.classroom50 else self
+
+
+def write_reports(grade: Grade, files: ReportFiles) -> list[str]:
+    """Write the platform reports that were asked for; returns what was written, for the CLI to say. Classroom 50's
+    result needs its identity: without one (the environment lacked it, and the CLI said so) it is not written."""
     written = []
-    for path, render in ((markdown_path, lambda: markdown.render(grade)), (junit_path, lambda: junit.render(grade)),
-                         (classroom_path, lambda: classroom.render(grade, classroom_max_score) + "\n")):
+    identity = files.classroom50_identity
+    for path, render in ((files.markdown, lambda: markdown.render(grade)), (files.junit, lambda: junit.render(grade)),
+                         (files.classroom, lambda: classroom.render(grade, files.classroom_max_score) + "\n"),
+                         (files.classroom50 if identity else None, lambda: classroom50.render(grade, identity)),
+                         (files.prairielearn, lambda: prairielearn.render(grade))):
         if path:
+            Path(path).parent.mkdir(parents=True, exist_ok=True)  # PrairieLearn does not create /grade/results
             Path(path).write_text(render(), encoding="utf-8")
             written.append(path)
     return written
@@ -81,8 +106,10 @@ def find_submission(folder: str | Path) -> Path:
 
 
 def gradescope(submission_dir: str | Path = GRADESCOPE_SUBMISSION, results: str | Path = GRADESCOPE_RESULTS,
-               rubric_path: str | Path = DEFAULT_RUBRIC, model_class: str = "", **options) -> Grade | None:
+               rubric_path: str | Path = DEFAULT_RUBRIC, model_class: str = "", accuracy_visibility: str = gradescope_report.VISIBLE,
+               **options) -> Grade | None:
     """Grade Gradescope's submission folder and write results.json, whatever happens; returns the Grade if there is one.
+    `accuracy_visibility`: when students see the accuracy tests, the total score and the report (grader/report/gradescope.py).
 
     A placeholder error result is written first, so a grader killed part way (out of memory, say)
     still leaves a valid results.json behind.
@@ -97,7 +124,7 @@ def gradescope(submission_dir: str | Path = GRADESCOPE_SUBMISSION, results: str 
         if options.get("cores") is None:
             options["cores"] = cpu_quota()
         grade = safe_grade(find_submission(submission_dir), rubric_path, "grade", model_class, **options)
-        payload = gradescope_report.render(grade)
+        payload = gradescope_report.render(grade, accuracy_visibility)
     except Exception as e:  # noqa: BLE001  (a bug in the report itself: still a valid results.json)
         payload = json.dumps(gradescope_report.failure(f"the grader itself failed: {type(e).__name__}: {e}", traceback.format_exc()))
     _write_atomically(results, payload)

@@ -155,6 +155,7 @@ class CriterionResult:
     detail: str
     ran: bool = True  # false for the accuracy criterion under `grader check`
     borderline: bool = False  # an accuracy criterion whose first runs' mean fell within the rubric's band of its threshold
+    metric: str = ""  # accuracy criteria: the metric judged (validation_accuracy | test_accuracy); "" for the structural ones
 
 
 @dataclass(frozen=True)

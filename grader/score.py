@@ -28,8 +28,8 @@ def score_error(rubric: Rubric, stage: str, mode: str) -> tuple[tuple[CriterionR
     """An errored submission scores 0 on every criterion; the accuracy criterion did not run under check."""
     words = {"load": "the model did not load", "inspect": "the forward pass failed", "train": "training failed",
              "evaluate": "evaluation failed"}.get(stage, f"{stage} failed")
-    results = tuple(CriterionResult(c.id, False, 0.0, c.points, f"not graded: {words}", ran=not (c.metric and mode == "check"))
-                    for c in rubric.criteria)
+    results = tuple(CriterionResult(c.id, False, 0.0, c.points, f"not graded: {words}", ran=not (c.metric and mode == "check"),
+                                    metric=c.metric) for c in rubric.criteria)
     return results, 0.0, rubric.max_score
 
 
@@ -41,11 +41,13 @@ def borderline_criteria(rubric: Rubric, histories: tuple[History, ...]) -> tuple
 
 def _criterion(c: Criterion, inspection: Inspection, histories, borderline: bool) -> CriterionResult:
     def result(passed: bool, detail: str, points: float | None = None) -> CriterionResult:
-        return CriterionResult(c.id, passed, c.points if passed else (points or 0.0), c.points, detail, borderline=borderline)
+        return CriterionResult(c.id, passed, c.points if passed else (points or 0.0), c.points, detail, borderline=borderline,
+                               metric=c.metric)
 
     if c.metric:
         if histories is None:
-            return CriterionResult(c.id, False, 0.0, c.points, "not run: `grader check` does not train; run `grader grade`", ran=False)
+            return CriterionResult(c.id, False, 0.0, c.points, "not run: `grader check` does not train; run `grader grade`", ran=False,
+                                   metric=c.metric)
         return _accuracy(c, histories, result)
     if c.less_than is not None:
         n = inspection.parameters.counted

@@ -1,6 +1,8 @@
 """`grader batch`: a class folder mixing good, broken and hanging submissions, on small generated data."""
 
 import csv
+import dataclasses
+import json
 import os
 import shutil
 import signal
@@ -12,9 +14,6 @@ from pathlib import Path
 
 import pytest
 from synthetic_mnist import write_mnist
-
-import dataclasses
-import json
 
 from grader import api
 from grader.batch import BatchOptions, discover, grade_class

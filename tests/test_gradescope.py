@@ -5,11 +5,13 @@ import shutil
 from pathlib import Path
 
 import pytest
+from platform_formats import schema_errors
 from synthetic_mnist import write_mnist
 from test_report_html import KINDS, make_grade
 
 from grader import api, cli, platforms
 from grader.report import gradescope
+from grader.report.advice import seeds_text
 
 ROOT = Path(__file__).resolve().parent.parent
 SEED004 = ROOT / "submissions" / "seed004_gap_8440.py"
@@ -19,6 +21,7 @@ QUICK = ["--epochs", "1", "--train-limit", "200", "--threads", "1"]
 
 def assert_results_shape(results: dict, criteria: int | None = None) -> None:
     """Gradescope's specification, as this grader fills it in."""
+    assert schema_errors("gradescope-results", results) == []
     assert isinstance(results["score"], (int, float)) and results["score"] >= 0
     assert isinstance(results["output"], str) and results["output"].strip()
     assert results["output_format"] == "md" and results.get("visibility", "visible") in VISIBILITY
@@ -90,6 +93,40 @@ def test_leaderboard_ranks_accuracy_highest_first_and_parameters_fewest_first():
     assert board["Parameters"] == {"name": "Parameters", "value": 1410, "order": "asc"}
 
 
+def test_extra_data_holds_the_provenance():
+    grade = make_grade("pending")
+    extra = gradescope.to_dict(grade)["extra_data"]
+    assert extra["borderline"] is True and extra["pending_runs"] == 2 and extra["seeds"] == [1]
+    assert extra["submission_sha256"] == grade.submission_sha256 and extra["rubric_sha256"] == grade.rubric_sha256
+    assert extra["environment"]["isolation"] == "process" and extra["environment"]["torch"] == "2.14.1"
+
+
+@pytest.mark.parametrize("kind", ["borderline", "pending"])
+def test_a_borderline_accuracy_test_says_how_the_seeds_decide(kind):
+    grade = make_grade(kind)
+    assert seeds_text(grade) in gradescope.to_dict(grade)["tests"][0]["output"]
+
+
+@pytest.mark.parametrize("when", ["after_due_date", "after_published", "hidden"])
+def test_the_accuracy_can_be_hidden_while_the_structure_shows(when):
+    results = gradescope.to_dict(make_grade("graded"), accuracy_visibility=when)
+    assert_results_shape(results, criteria=5)
+    assert results["visibility"] == when
+    assert {t["name"]: t["visibility"] for t in results["tests"]} == {
+        "accuracy": when, "parameters": "visible", "batchnorm": "visible", "dropout": "visible", "fc_or_gap": "visible"}
+    assert "99.21" not in results["output"] and "66.25" not in results["output"] and "hidden" in results["output"]
+    assert [e["name"] for e in results["leaderboard"]] == ["Parameters"]
+    accuracy = results["tests"][0]
+    assert accuracy["output"].startswith("weak_isolation") and "### Training" in accuracy["output"]  # the full report, hidden with it
+    assert results["score"] == 66.25  # Gradescope keeps the score; it only hides it
+
+
+def test_an_errored_grade_hides_nothing():
+    results = gradescope.to_dict(make_grade("error"), accuracy_visibility="after_due_date")
+    assert results["visibility"] == "visible" and {t["visibility"] for t in results["tests"]} == {"visible"}
+    assert "### Error while loading" in results["output"]
+
+
 def test_failure_without_a_grade_fits_the_specification():
     results = gradescope.failure("the grader could not start <b>", "Traceback\n```\nboom")
     assert_results_shape(results)
@@ -158,6 +195,13 @@ def test_an_exception_in_the_report_still_leaves_valid_results(autograder, monke
     _, results = run_gradescope(autograder)
     assert_results_shape(results)
     assert results["score"] == 0 and "ZeroDivisionError" in results["output"]
+
+
+def test_the_accuracy_visibility_option_reaches_results_json(autograder, monkeypatch, capsys):
+    monkeypatch.setattr(api, "grade", lambda *a, **k: make_grade("graded"))
+    _, results = run_gradescope(autograder, "--accuracy-visibility", "after_due_date")
+    assert_results_shape(results, criteria=5)
+    assert results["visibility"] == "after_due_date" and results["tests"][0]["visibility"] == "after_due_date"
 
 
 def test_a_placeholder_result_exists_while_grading(autograder, monkeypatch, capsys):

@@ -62,7 +62,7 @@ def make_grade(kind: str = "graded", **overrides) -> Grade:
                       FeatureMaps("conv2", np.concatenate([rng.normal(size=(15, 24, 24)), np.zeros((1, 24, 24))]))),
         sample_image=rng.integers(0, 256, (28, 28), dtype=np.uint8), sample_label=7)
     criteria = (CriterionResult("accuracy", False, 26.25, 50, "validation accuracy 99.21% at the last epoch (needs 99.40%); "
-                                                              "partial credit from 99.00%"),
+                                                              "partial credit from 99.00%", metric="validation_accuracy"),
                 CriterionResult("parameters", True, 20, 20, "1,410 counted parameters (below 20,000)"),
                 CriterionResult("batchnorm", True, 10, 10, "Batch Normalization ran in the forward pass"),
                 CriterionResult("dropout", False, 0, 10, "Dropout never ran in a training-mode forward pass"),
@@ -75,14 +75,16 @@ def make_grade(kind: str = "graded", **overrides) -> Grade:
         score=66.25, max_score=100.0, reference=Reference(99.45, 99.5, 7_900, (98.0, 99.0, 99.3, 99.45)),
         diagnostics=diagnostics, seconds=95.5, output="epoch 1 done\n")
     if kind == "check":
-        not_run = CriterionResult("accuracy", False, 0.0, 50, "not run: `grader check` does not train; run `grader grade`", ran=False)
+        not_run = CriterionResult("accuracy", False, 0.0, 50, "not run: `grader check` does not train; run `grader grade`", ran=False,
+                                  metric="validation_accuracy")
         grade = dataclasses.replace(grade, mode="check", training=None, metrics=Metrics(None, None, None), diagnostics=None,
                                     criteria=(not_run,) + criteria[1:], score=40.0, output="")
     elif kind == "error":
         error = StageError("load", "SyntaxError: invalid syntax (student.py, line 12)",
                            'Traceback (most recent call last):\n  File "student.py", line 12\n    def forward(self x):\n'
                            "SyntaxError: invalid syntax")
-        failed = tuple(CriterionResult(c.id, False, 0.0, c.max_points, "not graded: the submission did not load") for c in criteria)
+        failed = tuple(CriterionResult(c.id, False, 0.0, c.max_points, "not graded: the submission did not load", metric=c.metric)
+                       for c in criteria)
         grade = dataclasses.replace(grade, error=error, inspection=None, training=None, metrics=Metrics(None, None, None),
                                     criteria=failed, score=0.0, diagnostics=None, output="loading data...\n")
     elif kind == "provisional":
@@ -93,7 +95,7 @@ def make_grade(kind: str = "graded", **overrides) -> Grade:
         passed = kind == "borderline"
         detail = ("validation accuracy 99.41% at the last epoch, mean of 3 seeds (99.36, 99.45, 99.42) (needs 99.40%)" if passed
                   else "validation accuracy 99.36% at the last epoch (needs 99.40%); partial credit from 99.00%")
-        accuracy = CriterionResult("accuracy", passed, 50 if passed else 45.0, 50, detail, borderline=True)
+        accuracy = CriterionResult("accuracy", passed, 50 if passed else 45.0, 50, detail, borderline=True, metric="validation_accuracy")
         grade = dataclasses.replace(grade, training=Training(3, "cpu (1 thread, AVX2)", 90.0, first.history, runs=runs, borderline=True,
                                                              pending_runs=0 if passed else 2),
                                     metrics=Metrics(99.41 if passed else 99.36, 99.46 if passed else 99.41, 9.8),

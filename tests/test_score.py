@@ -4,7 +4,7 @@ import pytest
 
 from grader.results import Architecture, EpochRecord, Flag, Inspection, ParameterCount
 from grader.rubric import Criterion, Recipe, Rubric, Seeds
-from grader.score import borderline_criteria, score
+from grader.score import borderline_criteria, score, score_error
 
 
 def inspection(counted=8000, **features) -> Inspection:
@@ -46,6 +46,14 @@ def test_partial_credit_is_linear_between_partial_from_and_threshold():
 def test_check_mode_reports_accuracy_as_not_run():
     (result,), total, _ = score(rubric(ACC), inspection(), None, ())
     assert result.ran is False and result.points == 0 and "not run" in result.detail
+
+
+def test_each_result_names_the_metric_an_accuracy_criterion_judged():
+    criteria = (ACC, Criterion("parameters", 20, less_than=20000))
+    for histories in ((history(99.2),), None):  # graded, and not run under check
+        accuracy, parameters = score(rubric(*criteria), inspection(), histories, ())[0]
+        assert (accuracy.metric, parameters.metric) == ("validation_accuracy", "")
+    assert [r.metric for r in score_error(rubric(*criteria), "load", "grade")[0]] == ["validation_accuracy", ""]
 
 
 def test_parameters_and_architecture_criteria():

@@ -4,7 +4,7 @@ One submission per student: a file (`alice.py`, `bob.ipynb`) or a folder (`carol
 id is its name without the extension. Finished grades go to the SQLite gradebook at once; a
 re-run skips what is already graded for the same submission, rubric, grader version and run
 options; `force` regrades. The exports (gradebook.csv, per-student reports, the class
-overview) are written from the gradebook at the end.
+overview, and the Canvas and Moodle gradebooks when asked for) are written from the gradebook at the end.
 
 A grade too close to a threshold for one run to decide (the rubric's seed policy) gets its extra
 seeds in a second pass, after the whole class's first results: they are in the gradebook as soon as
@@ -20,12 +20,13 @@ from pathlib import Path
 
 from grader import __version__
 from grader import data as mnist
+from grader.batch import roster as roster_file
 from grader.batch.executors import Job, run_local, run_ray
 from grader.batch.gradebook import Gradebook
 from grader.errors import GraderError, SubmissionNotFound
 from grader.load import resolve_submission
+from grader.report import canvas, moodle, report_file
 from grader.report import csv as csv_report
-from grader.report import report_file
 from grader.rubric import Rubric
 
 
@@ -44,6 +45,16 @@ class BatchOptions:
 
 
 @dataclass(frozen=True)
+class LmsExports:
+    """The gradebooks for learning-management systems a batch writes besides gradebook.csv (None: not asked for)."""
+
+    canvas: Path | None = None
+    moodle: Path | None = None
+    assignment: str = ""  # the gradebook column's name in both; "": the rubric's title
+    roster: roster_file.Roster | None = None  # who each submission is; None: the submission names are the LMS identifiers
+
+
+@dataclass(frozen=True)
 class BatchEvent:
     kind: str  # start | done | skip | pending (first pass done, borderline: more seeds after the class)
     student: str
@@ -58,6 +69,8 @@ class BatchSummary:
     errors: int  # among all students' current reports
     out: Path
     tampered: tuple[str, ...] = ()  # students whose gradebook row this grader did not write (regraded, or left out)
+    without_roster: tuple[str, ...] = ()  # graded, not in the roster: left out of the LMS gradebooks
+    without_submission: tuple[str, ...] = ()  # in the roster, with no submission
 
 
 def discover(folder: Path) -> list[tuple[str, Path]]:
@@ -71,7 +84,7 @@ def discover(folder: Path) -> list[tuple[str, Path]]:
 
 
 def grade_class(folder: str | Path, rubric: Rubric, out: str | Path, options: BatchOptions = BatchOptions(),
-                on_event: Callable[[BatchEvent], None] = lambda e: None) -> BatchSummary:
+                on_event: Callable[[BatchEvent], None] = lambda e: None, exports: LmsExports = LmsExports()) -> BatchSummary:
     out = Path(out)
     (out / "reports").mkdir(parents=True, exist_ok=True)
     run_options = " ".join(f"{k}={v}" for k, v in (("epochs", options.epochs), ("train_limit", options.train_limit)) if v)
@@ -116,7 +129,9 @@ def grade_class(folder: str | Path, rubric: Rubric, out: str | Path, options: Ba
         gradebook.close()
     csv_report.write(out / "gradebook.csv", reports, rubric)
     _write_overview(out, reports, rubric)
-    return BatchSummary(len(students), len(jobs), skipped, sum(r["status"] == "error" for r in reports), out, tampered)
+    matched = _write_lms_gradebooks(exports, reports, rubric)
+    return BatchSummary(len(students), len(jobs), skipped, sum(r["status"] == "error" for r in reports), out, tampered,
+                        matched.without_roster, matched.without_submission)
 
 
 def _pending(report: dict) -> bool:
@@ -147,6 +162,16 @@ def _write_reports(out: Path, student: str, report: dict, html: str) -> None:
     page = out / report_file(student)
     page.with_suffix(".json").write_text(json.dumps(report, indent=2, allow_nan=False))
     page.write_text(html)
+
+
+def _write_lms_gradebooks(exports: LmsExports, reports: list[dict], rubric: Rubric) -> roster_file.Matched:
+    matched = roster_file.match(reports, exports.roster)
+    assignment = exports.assignment or rubric.title
+    for path, write in ((exports.canvas, canvas.write), (exports.moodle, moodle.write)):
+        if path:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            write(path, matched.graded, assignment, rubric)
+    return matched
 
 
 def _write_overview(out: Path, reports: list[dict], rubric: Rubric) -> None:

@@ -1,4 +1,7 @@
-"""What to change, for the reports that explain a grade (HTML, Markdown): plain text, defined once."""
+"""What to change, for the reports that explain a grade (HTML, Markdown), and the words every report shares: plain text,
+defined once."""
+
+from grader.sandbox.isolation import WEAK_ISOLATION
 
 # What to change, keyed by criterion id (the rubric's) and by flag id. Unknown ids fall back to the detail alone.
 CRITERION_ADVICE = {
@@ -86,3 +89,23 @@ def seeds_text(grade) -> str:
     (val, val_sd), (test, test_sd) = t.spread("validation_accuracy"), t.spread("test_accuracy")
     return (f"{why}{len(t.runs)} seeds ({', '.join(str(r.seed) for r in t.runs)}) decided, by their mean: validation {runs} "
             f"(mean {val:.2f} ± {val_sd:.2f}), test mean {test:.2f} ± {test_sd:.2f} (± one standard deviation)")
+
+
+def grade_notes(grade) -> list[str]:
+    """What qualifies every criterion of a grade, for the platforms that show one line per criterion: the error that
+    kept it from being scored, a run that deviated from the recipe, a run without bubblewrap."""
+    notes = []
+    if grade.error:
+        notes.append(f"not scored: the submission errored ({grade.error.stage}): {grade.error.message}")
+    if grade.provisional:
+        notes.append("PROVISIONAL (" + "; ".join(grade.provisional) + "): not the grade")
+    if any(f.id == WEAK_ISOLATION for f in grade.flags):
+        notes.append(f"{WEAK_ISOLATION}: graded without bubblewrap")
+    return notes
+
+
+def criterion_text(grade, criterion, separator: str) -> str:
+    """One criterion as a platform's test shows it: the grade's notes, the criterion's detail and, for a borderline
+    criterion, how the seeds decided (or will)."""
+    seeds = seeds_text(grade) if criterion.borderline else ""
+    return separator.join(grade_notes(grade) + [criterion.detail] + ([seeds] if seeds else []))

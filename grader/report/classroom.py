@@ -1,4 +1,7 @@
-"""GitHub Classroom: the `result` output that `autograding-grading-reporter` reads.
+"""GitHub Classroom (legacy): the `result` output that `autograding-grading-reporter` reads.
+
+GitHub Classroom was retired on 28 August 2026; this format stays for courses that run a self-hosted copy
+of the reporter. Classroom 50, its successor, reads grader/report/classroom50.py's result.json.
 
 The reporter takes base64 of this JSON from the environment variable `<STEP-ID-UPPERCASED>_RESULTS`,
 adds `max_score` to the assignment's total and sums `tests[].score`, then fails the job when `status` is
@@ -11,12 +14,12 @@ from __future__ import annotations
 import base64
 import json
 
-from grader.report.advice import seeds_text
+from grader.report.advice import criterion_text, grade_notes
 from grader.report.json import finite
 from grader.results import Grade
-from grader.sandbox.isolation import WEAK_ISOLATION
 
 VERSION = 1
+SEPARATOR = " | "  # the reporter shows a message on one line
 
 
 def to_dict(grade: Grade, max_score: float | None = None) -> dict:
@@ -29,14 +32,14 @@ def to_dict(grade: Grade, max_score: float | None = None) -> dict:
         "name": c.id,
         "status": "error" if grade.error else "pass" if c.passed else "fail",
         "score": round((c.points if grade.score else 0.0) * scale, 2),
-        "message": _message(grade, c.detail + (f" | {seeds_text(grade)}" if c.borderline else "")),
+        "message": criterion_text(grade, c, SEPARATOR),
         "test_code": command,
         "filename": grade.submission_path,
         "line_no": 0,
         "duration": duration,
     } for c in grade.criteria]
     if not tests:  # a rubric that did not load has no criteria: the error still needs a test to show it
-        tests = [{"name": "grade", "status": "error", "score": 0.0, "message": _message(grade, ""), "test_code": command,
+        tests = [{"name": "grade", "status": "error", "score": 0.0, "message": SEPARATOR.join(grade_notes(grade)), "test_code": command,
                   "filename": grade.submission_path, "line_no": 0, "duration": duration}]
     return {"version": VERSION, "status": status, "max_score": _number(max_score if max_score is not None else grade.max_score),
             "tests": tests}
@@ -45,19 +48,6 @@ def to_dict(grade: Grade, max_score: float | None = None) -> dict:
 def render(grade: Grade, max_score: float | None = None) -> str:
     """Base64 of the JSON, on one line: the value of the action's `result` output."""
     return base64.b64encode(json.dumps(finite(to_dict(grade, max_score)), allow_nan=False).encode("utf-8")).decode("ascii")
-
-
-def _message(grade: Grade, detail: str) -> str:
-    parts = []
-    if grade.error:
-        parts.append(f"not scored: the submission errored ({grade.error.stage}): {grade.error.message}")
-    if grade.provisional:
-        parts.append("PROVISIONAL (" + "; ".join(grade.provisional) + "): not the grade")
-    if any(f.id == WEAK_ISOLATION for f in grade.flags):
-        parts.append(f"{WEAK_ISOLATION}: graded without bubblewrap")
-    if detail:
-        parts.append(detail)
-    return " | ".join(parts)
 
 
 def _number(value: float) -> float | int:

@@ -64,5 +64,10 @@ def inert(value):
     return "'" + value if isinstance(value, str) and value.startswith(FORMULA_STARTS) else value
 
 
+def points(value: float) -> str:
+    """Points as a gradebook import reads them: at most two decimals, no trailing zeros (66.25, 100)."""
+    return f"{float(value):.2f}".rstrip("0").rstrip(".")
+
+
 def _number(value) -> str:
     return "" if value is None else f"{value:.2f}"

@@ -73,6 +73,16 @@ def _fields(grade: Grade) -> dict:
     }
 
 
+def provenance(grade: Grade) -> dict:
+    """Where a grade came from, for the platforms' free-form data (Gradescope's extra_data, PrairieLearn's `grader`)."""
+    training = grade.training
+    return {"grader_version": __version__, "status": grade.status, "provisional": list(grade.provisional),
+            "borderline": grade.borderline, "pending_runs": training.pending_runs if training else 0,
+            "seeds": [r.seed for r in training.runs] if training else [],
+            "submission_sha256": grade.submission_sha256, "rubric_sha256": grade.rubric_sha256, "rubric_title": grade.rubric_title,
+            "environment": dataclasses.asdict(grade.environment)}
+
+
 def _seeds(training) -> dict | None:
     """The runs' spread: what one run's noise was worth."""
     if not training or not training.runs:
