@@ -166,9 +166,9 @@ def test_example_workflow_wires_the_step_result_to_the_reporter():
     assert f"steps.{step_id}.outputs.report" in upload["with"]["path"]
 
 
-@pytest.mark.skipif(not shutil.which("bash"), reason="needs bash")
-def test_the_action_grade_step_sets_result_and_summary_for_a_broken_submission(tmp_path):
-    """Run the action's own shell script, with the grader from this virtual environment."""
+def action_runner(tmp_path: Path) -> tuple[dict, Path, Path]:
+    """(environment, $GITHUB_OUTPUT, $GITHUB_STEP_SUMMARY) of a fake runner for the action's grade step: the grader from
+    this virtual environment, a broken submission, small MNIST files."""
     venv_bin = tmp_path / "runner" / "grader-venv" / "bin"
     venv_bin.mkdir(parents=True)
     (venv_bin / "grader").symlink_to(Path(sys.executable).parent / "grader")
@@ -177,7 +177,15 @@ def test_the_action_grade_step_sets_result_and_summary_for_a_broken_submission(t
     summary.touch()
     env = {**os.environ, "RUNNER_TEMP": str(tmp_path / "runner"), "GITHUB_OUTPUT": str(output), "GITHUB_STEP_SUMMARY": str(summary),
            "GRADER_SOURCE": str(ROOT), "SUBMISSION": str(ROOT / "submissions" / "broken" / "syntax_error.py"), "RUBRIC": "",
-           "DEVICE": "cpu", "MAX_SCORE": "10", "MNIST_DIR": str(write_mnist(tmp_path / "mnist", n_train=600, n_test=100))}
+           "DEVICE": "cpu", "MAX_SCORE": "", "MNIST_DIR": str(write_mnist(tmp_path / "mnist", n_train=600, n_test=100))}
+    return env, output, summary
+
+
+@pytest.mark.skipif(not shutil.which("bash"), reason="needs bash")
+def test_the_action_grade_step_sets_result_and_summary_for_a_broken_submission(tmp_path):
+    """Run the action's own shell script, with the grader from this virtual environment."""
+    env, output, summary = action_runner(tmp_path)
+    env["MAX_SCORE"] = "10"
     run = subprocess.run(["bash", "-e", "-c", grade_step()["run"]], check=False, env=env, capture_output=True, text=True, timeout=120)
     assert run.returncode == 0, run.stderr
     outputs = dict(line.split("=", 1) for line in output.read_text().splitlines())

@@ -2,16 +2,14 @@
 
 import dataclasses
 import json
-import os
 import re
 import shutil
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 from platform_formats import schema_errors
-from synthetic_mnist import write_mnist
+from test_classroom import action_runner
 from test_report_html import KINDS, RUBRIC, make_grade
 
 from grader import api
@@ -194,16 +192,8 @@ def test_the_example_autograder_writes_result_json_with_options_the_grader_has()
 def test_the_actions_grade_step_writes_result_json_for_a_custom_runner_workflow(tmp_path):
     yaml = pytest.importorskip("yaml")
     step = next(s for s in yaml.safe_load((ROOT / "action.yml").read_text())["runs"]["steps"] if s.get("id") == "grade")
-    venv_bin = tmp_path / "runner" / "grader-venv" / "bin"
-    venv_bin.mkdir(parents=True)
-    (venv_bin / "grader").symlink_to(Path(sys.executable).parent / "grader")
-    output, summary = tmp_path / "github_output", tmp_path / "summary"
-    output.touch()
-    summary.touch()
-    env = {**os.environ, **RUNNER_ENVIRONMENT, "RUNNER_TEMP": str(tmp_path / "runner"), "GITHUB_OUTPUT": str(output),
-           "GITHUB_STEP_SUMMARY": str(summary), "GRADER_SOURCE": str(ROOT), "RUBRIC": "", "DEVICE": "cpu", "MAX_SCORE": "",
-           "SUBMISSION": str(ROOT / "submissions" / "broken" / "syntax_error.py"), "CLASSROOM50_RESULT": str(tmp_path / "result.json"),
-           "MNIST_DIR": str(write_mnist(tmp_path / "mnist", n_train=600, n_test=100))}
+    env, output, _ = action_runner(tmp_path)
+    env.update(RUNNER_ENVIRONMENT, CLASSROOM50_RESULT=str(tmp_path / "result.json"))
     run = subprocess.run(["bash", "-e", "-c", step["run"]], check=False, env=env, capture_output=True, text=True, timeout=120)
     assert run.returncode == 0, run.stderr
     outputs = dict(line.split("=", 1) for line in output.read_text().splitlines())
