@@ -46,7 +46,7 @@ print(json.dumps({"loss": epochs[-1].train_loss, "images_per_second": len(split.
 
 
 def run(path: str, limit: int, threads: int, env: dict, onednn: bool = True) -> dict:
-    clean = {k: v for k, v in os.environ.items() if k not in numerics.WORKER_ENVIRONMENT}
+    clean = {k: v for k, v in os.environ.items() if k not in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", *numerics.KERNEL_CAPS)}
     out = subprocess.run([sys.executable, "-c", CHILD, path, str(limit), str(threads), "1" if onednn else "0"],
                          env={**clean, **env}, capture_output=True, text=True, check=True).stdout
     return json.loads(out.splitlines()[-1])
@@ -58,7 +58,7 @@ def main() -> None:
     parser.add_argument("--train-limit", type=int, default=10_000)
     args = parser.parse_args()
     cores = os.cpu_count() or 1
-    pinned = numerics.WORKER_ENVIRONMENT
+    pinned = numerics.worker_environment()
     configurations = [
         (f"machine defaults, {cores} threads", cores, {}, True),
         ("1 thread, native kernels", 1, {}, True),

@@ -10,6 +10,7 @@ import importlib.metadata
 import json
 import platform
 import time
+import traceback
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -32,6 +33,8 @@ from grader.sandbox.runner import EpochOutput, Graph, TrainingData, WorkerRun, r
 from grader.score import borderline_criteria, score, score_error
 
 REFERENCE_RESULTS = Path(__file__).resolve().parent.parent / "reference" / "results.json"
+OUTPUT_KEPT = 20_000  # characters of what the submission printed, over every seed's workers
+TRAINED_BY = {P.GRAPH: "the grader (its exported graph)", P.EAGER: "its own code (the export failed)"}
 _NO_METRICS = Metrics(None, None, None)
 
 
@@ -92,8 +95,8 @@ class _Attempt:
     when the export failed), and what the parent made of them."""
 
     seed: int
-    model_run: WorkerRun
-    trained: WorkerRun
+    model_run: WorkerRun | None  # None: the grader itself failed before a worker returned (then `error` says why)
+    trained: WorkerRun | None
     trained_by: str
     inspection: Inspection | None  # the gradient probe applied
     error: StageError | None
@@ -114,21 +117,36 @@ def _run(path, rubric: Rubric, model_class: str, mode: str, split: mnist.MnistSp
         return failed_grade(path, rubric, mode, str(e), sha256=submission.sha256)
     evaluation = None if split is None else prepare_evaluation_set(split, secret_seeds(submission.sha256, rubric.sha256))
 
-    def attempts(seeds: list[int]) -> list[_Attempt]:
-        with ThreadPoolExecutor(max_workers=max(1, min(cores, len(seeds)))) as pool:
-            return list(pool.map(lambda seed: _attempt(submission, choice, rubric, mode, seed, split, evaluation, epochs,
-                                                       device, on_progress, isolation), seeds))
+    def attempt(seed: int) -> _Attempt:
+        return _attempt(submission, choice, rubric, mode, seed, split, evaluation, epochs, device, on_progress, isolation)
+
+    def extra_attempts(seeds: list[int]) -> list[_Attempt]:
+        """Seeds after the first: side by side on `cores`, and a failure of the grader's own becomes that seed's error."""
+        def guarded(seed: int) -> _Attempt:
+            try:
+                return attempt(seed)
+            except Exception as e:  # noqa: BLE001  (the first run is graded already: never lose it to a crash)
+                return _Attempt(seed, None, None, "", None, StageError("train", f"the grader failed: {type(e).__name__}: {e}",
+                                                                       traceback.format_exc()[-4000:]), None, _NO_METRICS, (), None)
+        if cores <= 1 or len(seeds) == 1:
+            return [guarded(seed) for seed in seeds]  # in this thread: Ctrl-C stops it
+        with ThreadPoolExecutor(max_workers=min(cores, len(seeds))) as pool:
+            return list(pool.map(guarded, seeds))
 
     first_seed, policy = rubric.recipe.seed, rubric.seeds
-    result = earlier if earlier and earlier.submission_sha256 == submission.sha256 and earlier.training else None
+    result = earlier if (earlier and earlier.training and (earlier.submission_sha256, earlier.rubric_sha256, earlier.mode)
+                         == (submission.sha256, rubric.sha256, mode)) else None
     if result is None:  # the first pass: the policy's every-grade seeds
-        first = attempts(list(range(first_seed, first_seed + (policy.runs if mode == P.GRADE else 1))))
-        result = _with_runs(_first_grade(submission, choice, rubric, mode, epochs, split, first[0]), first[1:], rubric)
-        if result.error is None and mode == P.GRADE and (ids := borderline_criteria(rubric, _histories(result))):
+        result = _first_grade(submission, choice, rubric, mode, epochs, split, attempt(first_seed))
+        if mode == P.GRADE and policy.runs > 1:
+            result = _with_runs(result, extra_attempts(list(range(first_seed + 1, first_seed + policy.runs))), rubric)
+        if (result.error is None and mode == P.GRADE and policy.borderline_runs > policy.runs
+                and (ids := borderline_criteria(rubric, _histories(result)))):
             result = _with_runs(result, [], rubric, borderline=ids, pending=policy.borderline_runs - policy.runs)
     if result.training and result.training.pending_runs and not defer_borderline:
         done = len(result.training.runs)
-        result = _with_runs(result, attempts(list(range(first_seed + done, first_seed + done + result.training.pending_runs))), rubric)
+        result = _with_runs(result, extra_attempts(list(range(first_seed + done, first_seed + done + result.training.pending_runs))),
+                            rubric)
     return dataclasses.replace(result, seconds=round(result.seconds + time.monotonic() - started, 2))
 
 
@@ -170,9 +188,8 @@ def _first_grade(submission, choice: ModelChoice, rubric: Rubric, mode: str, epo
     run, trained, error, history, inspection = a.model_run, a.trained, a.error, a.history, a.inspection
     training = None
     if history is not None:
-        runs = (_seed_run(a),)
-        training = Training(len(history), trained.device, round(history[-1].seconds if history else 0.0, 2), history,
-                            a.trained_by, runs)
+        run_record = _seed_run(a)
+        training = Training(len(history), trained.device, run_record.seconds, history, a.trained_by, (run_record,))
     if inspection is not None:
         inspection = dataclasses.replace(inspection, flags=_choice_flags(choice) + _export_flags(run, mode) + inspection.flags + a.flags,
                                          notes=submission.notes + inspection.notes)
@@ -200,11 +217,13 @@ def _with_runs(grade: Grade, extra: list[_Attempt], rubric: Rubric, borderline: 
     A seed that fails makes the whole grade an error, naming the seed."""
     if grade.error is not None or grade.training is None:
         return grade
-    failed = next((a for a in extra if a.error is not None), None)
+    failed = next(((a, e) for a in extra if (e := a.error or _other_model(grade, a)) is not None), None)
     if failed is not None:
-        error = dataclasses.replace(failed.error, message=f"with training seed {failed.seed}: {failed.error.message}")
-        criteria, total, max_score = score_error(rubric, error.stage, grade.mode)
-        return dataclasses.replace(grade, error=error, criteria=criteria, score=total,
+        a, e = failed
+        error = dataclasses.replace(e, message=f"with training seed {a.seed}: {e.message}")
+        criteria, total, _ = score_error(rubric, error.stage, grade.mode)
+        output = grade.output + (a.model_run.output if a.model_run else "") + (a.trained.output if a.trained not in (None, a.model_run) else "")
+        return dataclasses.replace(grade, error=error, criteria=criteria, score=total, output=output[-OUTPUT_KEPT:],
                                    training=dataclasses.replace(grade.training, pending_runs=0))
     runs = grade.training.runs + tuple(_seed_run(a) for a in extra)
     known = {f.id for f in grade.inspection.flags}
@@ -215,10 +234,33 @@ def _with_runs(grade: Grade, extra: list[_Attempt], rubric: Rubric, borderline: 
                                    pending_runs=(grade.training.pending_runs if pending is None else pending) - len(extra))
     criteria, total, _ = score(rubric, inspection, tuple(r.history for r in runs), inspection.flags
                                + isolation_flags(grade.environment.isolation), borderline)
-    mean = lambda values: round(float(np.mean(values)), 4)  # noqa: E731
-    metrics = dataclasses.replace(grade.metrics, validation_accuracy=mean([r.validation_accuracy for r in runs]),
-                                  test_accuracy=mean([r.test_accuracy for r in runs]))
+    metrics = dataclasses.replace(grade.metrics, validation_accuracy=_mean([r.validation_accuracy for r in runs]),
+                                  test_accuracy=_mean([r.test_accuracy for r in runs]))
     return dataclasses.replace(grade, inspection=inspection, training=training, metrics=metrics, criteria=criteria, score=total)
+
+
+def _other_model(grade: Grade, a: _Attempt) -> StageError | None:
+    """Every seed must build the same model: the submission's code runs again for each one, so a constructor that
+    read the seed could hand the extra seeds a bigger model, or one the trusted trainer never sees."""
+    if a.trained_by != grade.training.trained_by:
+        return StageError("inspect", f"the model was trained by {TRAINED_BY[a.trained_by]}, but with seed {grade.environment.seed} by "
+                                     f"{TRAINED_BY[grade.training.trained_by]}: a model must not depend on the training seed", "")
+    if _shape(a.inspection) != _shape(grade.inspection):
+        return StageError("inspect", f"the model built is not the one built with seed {grade.environment.seed} (its parameters, "
+                                     f"layers or features differ): a model must not depend on the training seed", "")
+    return None
+
+
+def _shape(inspection: Inspection | None) -> tuple:
+    """What a model is, seed aside: its count, features and layers (not its weights)."""
+    if inspection is None:
+        return ()
+    return (dataclasses.astuple(inspection.parameters), dataclasses.astuple(inspection.architecture),
+            tuple((layer.name, layer.type, layer.output_shape, layer.parameters) for layer in inspection.layers))
+
+
+def _mean(values: list[float]) -> float:
+    return round(float(np.mean(values)), 4)
 
 
 def _seed_run(a: _Attempt) -> SeedRun:
@@ -298,15 +340,14 @@ def run_reference(seeds: list[int], rubric: Rubric | None = None, on_progress=la
     runs = [{"seed": seed, "validation_accuracy": g.metrics.validation_accuracy, "test_accuracy": g.metrics.test_accuracy,
              "seconds": g.training.seconds, "history": [dataclasses.asdict(r) for r in g.training.history]}
             for seed, g in zip(seeds, grades, strict=True)]
-    mean = lambda values: round(float(np.mean(values)), 4)  # noqa: E731
     epochs = min(len(r["history"]) for r in runs)
     g = grades[-1]  # the model, recipe and environment are the same for every seed
     return {
         "model": "reference/model.py",
         "parameters": g.inspection.parameters.counted,
-        "validation_accuracy": mean([r["validation_accuracy"] for r in runs]),
-        "test_accuracy": mean([r["test_accuracy"] for r in runs]),
-        "mean_history": [mean([r["history"][i]["validation_accuracy"] for r in runs]) for i in range(epochs)],
+        "validation_accuracy": _mean([r["validation_accuracy"] for r in runs]),
+        "test_accuracy": _mean([r["test_accuracy"] for r in runs]),
+        "mean_history": [_mean([r["history"][i]["validation_accuracy"] for r in runs]) for i in range(epochs)],
         "provisional": list(g.provisional),
         "rubric": {"path": rubric.path, "sha256": rubric.sha256},
         "environment": dataclasses.asdict(g.environment),

@@ -72,9 +72,10 @@ def _run_value(c: Criterion, history: History) -> float | None:
 
 
 def _value(c: Criterion, histories: tuple[History, ...]) -> float | None:
-    """The mean over the runs of each run's value; None when a run finished no epoch."""
+    """The mean over the runs of each run's value, rounded so that three runs averaging 99.40 are 99.40 and not
+    99.39999999999999; None when a run finished no epoch."""
     values = [_run_value(c, h) for h in histories]
-    return None if not values or None in values else sum(values) / len(values)
+    return None if not values or None in values else round(sum(values) / len(values), 6)
 
 
 def _accuracy(c: Criterion, histories: tuple[History, ...], result) -> CriterionResult:

@@ -10,10 +10,11 @@ from pathlib import Path
 import pytest
 from synthetic_mnist import write_mnist
 
-from grader import cli, numerics
+from grader import api, cli, numerics
 
 SEED004 = "submissions/seed004_gap_8440.py"
-HAS_AVX2 = "avx2" in Path("/proc/cpuinfo").read_text() if Path("/proc/cpuinfo").exists() else False
+HAS_AVX2 = numerics.has_avx2()
+PINNED = ("OMP_NUM_THREADS", "MKL_NUM_THREADS", *numerics.KERNEL_CAPS)
 
 
 @pytest.fixture(scope="module")
@@ -39,15 +40,18 @@ def test_the_thread_count_does_not_change_a_grade(mnist_dir, tmp_path):
     assert len(numbers(one)) == 2 and one["environment"]["device"].startswith("cpu (1 thread")
 
 
-@pytest.mark.skipif(not HAS_AVX2, reason="the pin is AVX2: this CPU cannot run it")
-def test_the_grader_pins_the_kernels_whatever_the_machine_is_set_to(mnist_dir, tmp_path, monkeypatch):
-    plain = quick_grade(mnist_dir, tmp_path / "plain.json")
+def test_every_worker_runs_pinned_whatever_the_grader_was_started_with(monkeypatch):
     for name, value in (("ATEN_CPU_CAPABILITY", "default"), ("ONEDNN_MAX_CPU_ISA", "SSE41"), ("MKL_CBWR", "COMPATIBLE"),
-                        ("OMP_NUM_THREADS", "2")):
-        monkeypatch.setenv(name, value)
-    capped = quick_grade(mnist_dir, tmp_path / "capped.json")
-    assert numbers(plain) == numbers(capped)
-    assert "AVX2" in capped["environment"]["device"] and capped["environment"]["machine"] and capped["environment"]["cpu"]
+                        ("OMP_NUM_THREADS", "2"), ("MKL_NUM_THREADS", "2")):
+        monkeypatch.setenv(name, value)  # what a machine's own settings could say
+    g = api.check("tests/fixtures/grading/prints_environment.py")
+    assert g.error is None, g.error
+    printed = next(line for line in g.output.splitlines() if line.startswith("environment:")).split()[1:]
+    expected = {**dict.fromkeys(PINNED, "-"), **numerics.worker_environment()}
+    assert dict(item.split("=") for item in printed) == {**expected, "threads": str(numerics.THREADS)}
+    if HAS_AVX2:
+        assert set(numerics.KERNEL_CAPS) <= set(numerics.worker_environment())  # every cap, on a CPU that runs it
+        assert g.environment.device == "cpu (1 thread, AVX2)" and g.environment.machine and g.environment.cpu
 
 
 TRAIN_ONCE = """
@@ -68,7 +72,7 @@ print(repr(losses[1:]))
 
 
 def train_once(threads: int, **env: str) -> str:
-    clean = {k: v for k, v in os.environ.items() if k not in numerics.WORKER_ENVIRONMENT}
+    clean = {k: v for k, v in os.environ.items() if k not in PINNED}
     return subprocess.run([sys.executable, "-c", TRAIN_ONCE, str(threads)], env={**clean, **env}, capture_output=True,
                           text=True, check=True).stdout
 
@@ -76,7 +80,7 @@ def train_once(threads: int, **env: str) -> str:
 @pytest.mark.skipif(not HAS_AVX2, reason="the pin is AVX2: this CPU cannot run it")
 def test_unpinned_the_kernels_and_threads_change_the_losses_pinned_they_do_not():
     """Why the pin is there: each knob alone changes the arithmetic of the same training on this machine."""
-    pinned = train_once(1, **numerics.WORKER_ENVIRONMENT)
-    assert train_once(1, **numerics.WORKER_ENVIRONMENT) == pinned  # a repeat is identical
-    assert train_once(1, **{**numerics.WORKER_ENVIRONMENT, "ATEN_CPU_CAPABILITY": "default"}) != pinned
-    assert train_once(2, **{**numerics.WORKER_ENVIRONMENT, "OMP_NUM_THREADS": "2"}) != pinned
+    pinned = train_once(1, **numerics.worker_environment())
+    assert train_once(1, **numerics.worker_environment()) == pinned  # a repeat is identical
+    assert train_once(1, **{**numerics.worker_environment(), "ATEN_CPU_CAPABILITY": "default"}) != pinned
+    assert train_once(2, **{**numerics.worker_environment(), "OMP_NUM_THREADS": "2"}) != pinned

@@ -90,3 +90,9 @@ def test_a_run_within_the_band_of_the_threshold_is_borderline(final, band, borde
 def test_only_accuracy_criteria_are_borderline():
     criteria = (ACC, Criterion("parameters", 20, less_than=20000), Criterion("test", 10, metric="test_accuracy", at_least=99.0))
     assert borderline_criteria(rubric(*criteria), (history(99.4),)) == ("accuracy",)
+
+
+def test_a_mean_exactly_at_the_threshold_passes():
+    runs = (history(99.38), history(99.41), history(99.41))  # in floating point their mean is 99.39999999999999
+    (result,), total, _ = score(rubric(ACC), inspection(), runs, ())
+    assert result.passed and total == 40 and "99.40% at the last epoch" in result.detail

@@ -198,7 +198,7 @@ def _run_confined(job, workdir: Path, request, limits, data, on_epoch, applied: 
         rlimits["DUMPABLE"] = 0  # read the job marker in the environment of a setsid() descendant that kept it
     env = {"PATH": "/usr/local/bin:/usr/bin:/bin", "HOME": str(home), "TMPDIR": str(job / "tmp"),
            "LANG": "C.UTF-8", "LC_ALL": "C.UTF-8", "PYTHONHASHSEED": "0", "PYTHONDONTWRITEBYTECODE": "1",
-           **numerics.WORKER_ENVIRONMENT, "MPLBACKEND": "Agg",
+           **numerics.worker_environment(), "MPLBACKEND": "Agg",
            "GRADER_JOB": job.name}  # inherited by every descendant: how the kill finds those that left the group
     if "CUDA_VISIBLE_DEVICES" in os.environ:
         env["CUDA_VISIBLE_DEVICES"] = os.environ["CUDA_VISIBLE_DEVICES"]
