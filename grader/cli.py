@@ -214,7 +214,7 @@ def _batch(args, rubric, console: Console) -> int:
                 elif event.kind == "pending":  # its extra seeds run after the class's first pass
                     counts["running"] -= 1
                     counts["borderline"] += 1
-                    runs = event.report["training"]["pending_runs"]
+                    runs = json_report.pending_runs(event.report)
                     progress.console.print(f"{event.student}: {event.report['score']:g}/{event.report['max_score']:g} borderline, "
                                            f"{runs} more seed{'s' if runs != 1 else ''} after the first pass", highlight=False)
                 else:

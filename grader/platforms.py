@@ -122,7 +122,7 @@ def gradescope(submission_dir: str | Path = GRADESCOPE_SUBMISSION, results: str 
     grade = None
     try:
         if options.get("cores") is None:
-            options["cores"] = cpu_quota()
+            options["cores"] = cpu_quota() or os.cpu_count()
         grade = safe_grade(find_submission(submission_dir), rubric_path, "grade", model_class, **options)
         payload = gradescope_report.render(grade, accuracy_visibility)
     except Exception as e:  # noqa: BLE001  (a bug in the report itself: still a valid results.json)
@@ -132,8 +132,8 @@ def gradescope(submission_dir: str | Path = GRADESCOPE_SUBMISSION, results: str 
 
 
 def cpu_quota() -> int | None:
-    """CPUs this container may use (cgroup quota): Gradescope gives fractions of a many-core host, and one torch
-    thread per host core would crawl. None when no quota is set (use every core)."""
+    """CPUs this container may use (cgroup quota): Gradescope gives fractions of a many-core host, and a borderline
+    grade's seeds side by side on every host core would crawl. None when no quota is set."""
     try:
         quota, period = Path("/sys/fs/cgroup/cpu.max").read_text().split()[:2]  # cgroup v2: "max 100000" or "200000 100000"
         if quota == "max":

@@ -81,7 +81,7 @@ class Training:
     trained_by: str = "graph"  # graph: the exported graph, by the trusted trainer; eager: the submission's own code
     runs: tuple[SeedRun, ...] = ()  # every run, the first one first; the accuracy criteria judge their mean
     borderline: bool = False  # the first runs' mean fell within the rubric's band of an accuracy threshold: more seeds decide
-    pending_runs: int = 0  # borderline seeds not run yet (a batch's first pass runs them after the whole class)
+    pending_runs: int = 0  # borderline seeds not run yet (a batch runs them in its second pass, after the whole class)
 
     def spread(self, metric: str) -> tuple[float, float]:
         """(mean, sample standard deviation) of the runs' final `metric` (validation_accuracy | test_accuracy); 0 for one run."""

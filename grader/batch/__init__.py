@@ -27,6 +27,7 @@ from grader.errors import GraderError, SubmissionNotFound
 from grader.load import resolve_submission
 from grader.report import canvas, moodle, report_file
 from grader.report import csv as csv_report
+from grader.report import json as json_report
 from grader.rubric import Rubric
 
 
@@ -98,7 +99,7 @@ def grade_class(folder: str | Path, rubric: Rubric, out: str | Path, options: Ba
                 sha = f"unreadable:{e}"
             keys[student] = (sha, rubric.sha256, __version__, run_options)
             recorded = None if options.force else gradebook.report(student, keys[student])
-            if recorded is not None and not _pending(recorded):
+            if recorded is not None and not json_report.pending_runs(recorded):
                 skipped += 1
                 on_event(BatchEvent("skip", student, recorded))
             else:
@@ -110,9 +111,9 @@ def grade_class(folder: str | Path, rubric: Rubric, out: str | Path, options: Ba
             report["submission"]["path"], report["rubric"]["path"] = job.path, rubric.path
             gradebook.record(job.student, keys[job.student], report)
             _write_reports(out, job.student, report, html)
-            if _pending(report):
+            if json_report.pending_runs(report):
                 second_pass.append(replace(job, earlier=grade))
-            on_event(BatchEvent("pending" if _pending(report) else "done", job.student, report))
+            on_event(BatchEvent("pending" if json_report.pending_runs(report) else "done", job.student, report))
 
         def start(job: Job) -> None:
             on_event(BatchEvent("start", job.student, None))
@@ -132,10 +133,6 @@ def grade_class(folder: str | Path, rubric: Rubric, out: str | Path, options: Ba
     matched = _write_lms_gradebooks(exports, reports, rubric)
     return BatchSummary(len(students), len(jobs), skipped, sum(r["status"] == "error" for r in reports), out, tampered,
                         matched.without_roster, matched.without_submission)
-
-
-def _pending(report: dict) -> bool:
-    return bool((report.get("training") or {}).get("pending_runs"))
 
 
 def _execute(jobs, rubric, options: BatchOptions, split, start, done) -> None:

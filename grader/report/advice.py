@@ -55,6 +55,11 @@ STAGE_ADVICE = {
 }
 
 
+def qualifiers(grade) -> str:
+    """What the verdict word is qualified by in the reports that lead with it: " (provisional)", " (borderline)"."""
+    return " (provisional)" * bool(grade.provisional) + " (borderline)" * grade.borderline
+
+
 def points_text(grade) -> str:
     """The score as the terminal and Markdown reports state it: out of what this run could judge."""
     if grade.points_not_run:
@@ -79,9 +84,10 @@ TRAINED_BY_WORDS = {"graph": "its exported graph, trained by the grader's own co
 def seeds_text(grade) -> str:
     """The seed policy's outcome in words, for every report; "" when one run decided, as usual."""
     t = grade.training
-    if not t or (len(t.runs) < 2 and not t.borderline):
+    if not t or grade.error or (len(t.runs) < 2 and not t.borderline):
         return ""
-    why = "borderline: one run was too close to the threshold to decide, so " if t.borderline else ""
+    first = "the first run was" if len(t.runs) == 1 or t.pending_runs else "the first runs were"
+    why = f"borderline: {first} too close to the threshold to decide, so " if t.borderline else ""
     if t.pending_runs:
         return (f"{why}{t.pending_runs} more seed{'s' if t.pending_runs != 1 else ''} will run after the class's first pass, "
                 f"and the mean of all {len(t.runs) + t.pending_runs} will decide; this result is not final")

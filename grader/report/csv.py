@@ -16,6 +16,7 @@ from __future__ import annotations
 import csv
 from pathlib import Path
 
+from grader.report import json as json_report
 from grader.report import report_file
 from grader.rubric import Rubric
 
@@ -39,7 +40,7 @@ def row(report: dict, rubric: Rubric) -> dict:
         "test_accuracy": _number(metrics["test_accuracy"]),
         "counted_parameters": parameters.get("counted", ""),
         "provisional": "yes" if report["provisional"] else "no",
-        "borderline": "pending" if (report.get("seeds") or {}).get("pending") else "yes" if report.get("borderline") else "no",
+        "borderline": json_report.borderline_state(report),
         "seeds": ";".join(str(s) for s in (report.get("seeds") or {}).get("seeds", [])),
         "flags": ";".join(f["id"] for f in report["flags"]),
         "error": (report["error"] or {}).get("message", ""),

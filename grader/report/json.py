@@ -83,6 +83,19 @@ def provenance(grade: Grade) -> dict:
             "environment": dataclasses.asdict(grade.environment)}
 
 
+NOT_BORDERLINE, BORDERLINE, PENDING = "no", "yes", "pending"  # a report's borderline state, in gradebook.csv's words
+
+
+def pending_runs(report: dict) -> int:
+    """Seeds a report's grade still waits for (a batch's first pass); 0 for a final grade and for older reports."""
+    return int((report.get("seeds") or {}).get("pending") or 0)
+
+
+def borderline_state(report: dict) -> str:
+    """PENDING (more seeds will decide), BORDERLINE (more seeds decided) or NOT_BORDERLINE."""
+    return PENDING if pending_runs(report) else BORDERLINE if report.get("borderline") else NOT_BORDERLINE
+
+
 def _seeds(training) -> dict | None:
     """The runs' spread: what one run's noise was worth."""
     if not training or not training.runs:

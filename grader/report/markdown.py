@@ -41,8 +41,7 @@ def _verdict(grade: Grade) -> str:
     mark = {"error": "💥", "pass": "✅", "fail": "❌"}[grade.verdict]
     model = f" (`{_code(grade.model.model_class)}`)" if grade.model else ""
     graded = f"\n\nGraded {escape(advice.model_text(grade))}." if grade.model else ""
-    qualifiers = " (provisional)" * bool(grade.provisional) + " (borderline)" * grade.borderline
-    return (f"## {mark} {grade.verdict.upper()}{qualifiers}: {advice.points_text(grade)}\n\n"
+    return (f"## {mark} {grade.verdict.upper()}{advice.qualifiers(grade)}: {advice.points_text(grade)}\n\n"
             f"**{escape(grade.submission_path)}**{model} · {escape(grade.rubric_title)} · `grader {grade.mode}`{graded}")
 
 

@@ -19,6 +19,7 @@ from pathlib import Path
 
 from grader.batch.roster import Person
 from grader.report import csv as csv_report
+from grader.report import json as json_report
 from grader.report.csv import inert, points
 from grader.rubric import Rubric
 
@@ -43,9 +44,9 @@ def feedback(report: dict, rubric: Rubric) -> str:
              + ", ".join(f"{c['id']} {points(c['points'])}/{points(c['max_points'])}" for c in report["criteria"])]
     if report["provisional"]:
         parts.append("PROVISIONAL: this run deviated from the rubric's recipe; its numbers are not the grade")
-    if row["borderline"] == "pending":
+    if row["borderline"] == json_report.PENDING:
         parts.append("borderline: more seeds will decide; not final")
-    elif row["borderline"] == "yes":
+    elif row["borderline"] == json_report.BORDERLINE:
         parts.append(f"borderline: the mean of seeds {row['seeds'].replace(';', ', ')} decided")
     if row["flags"]:
         parts.append(f"flags: {row['flags'].replace(';', ', ')}")

@@ -15,6 +15,7 @@ from markupsafe import Markup
 
 from grader import __version__
 from grader.batch.similarity import similar_groups
+from grader.report import json as json_report
 from grader.report import templates
 from grader.report.charts import svg
 from grader.rubric import Rubric
@@ -32,8 +33,8 @@ def render(reports: list[dict], rubric: Rubric, report_link: Callable[[str], str
         rubric=rubric, reports=reports, link=report_link, grader_version=__version__,
         graded=len(graded), errors=[r for r in reports if r["status"] == "error"],
         provisional=[r["student"] for r in reports if r.get("provisional")],
-        borderline=[r["student"] for r in reports if r.get("borderline")],
-        pending=[r["student"] for r in reports if (r.get("training") or {}).get("pending_runs")],
+        borderline=[r["student"] for r in reports if json_report.borderline_state(r) != json_report.NOT_BORDERLINE],
+        pending=[r["student"] for r in reports if json_report.pending_runs(r)],
         weak=[r["student"] for r in reports if any(f["id"] == WEAK_ISOLATION for f in r.get("flags") or ())], weak_flag=WEAK_ISOLATION,
         max_score=rubric.max_score,
         charts=_charts(reports, rubric), pass_rates=pass_rates(reports, rubric), leaderboard=leaderboard(reports),

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import json
 
-from grader.report.advice import STAGE_ADVICE, STAGE_WORDS, criterion_text, points_text, seeds_text
+from grader.report.advice import STAGE_ADVICE, STAGE_WORDS, criterion_text, points_text, qualifiers, seeds_text
 from grader.report.json import finite, provenance
 from grader.report.markdown import OUTPUT_CHARS, TRACEBACK_CHARS
 from grader.results import Grade
@@ -44,8 +44,7 @@ def render(grade: Grade) -> str:
 
 
 def _message(grade: Grade) -> str:
-    qualifiers = " (provisional)" * bool(grade.provisional) + " (borderline)" * grade.borderline
-    lines = [f"{grade.verdict.upper()}{qualifiers}: {points_text(grade)} ({grade.rubric_title})"]
+    lines = [f"{grade.verdict.upper()}{qualifiers(grade)}: {points_text(grade)} ({grade.rubric_title})"]
     if grade.error:
         lines.append(f"Error while {STAGE_WORDS.get(grade.error.stage, grade.error.stage)}: {grade.error.message}")
         lines += [STAGE_ADVICE[grade.error.stage]] if grade.error.stage in STAGE_ADVICE else []
