@@ -74,7 +74,7 @@ def build_parser() -> argparse.ArgumentParser:
     training_options(batch)
     reference = commands.add_parser("reference", help="re-run the bundled reference solution and rewrite reference/results.json",
                                     description="Grade reference/model.py once per seed and record the results.")
-    reference.add_argument("--seeds", type=int, nargs="+", default=[1, 2, 3], help="training seeds (default: 1 2 3)")
+    reference.add_argument("--seeds", type=int, nargs="+", default=[1, 2, 3, 4, 5], help="training seeds (default: 1 2 3 4 5)")
     reference.add_argument("--rubric", default=str(DEFAULT_RUBRIC), help="rubric TOML file (default: %(default)s)")
     reference.add_argument("--out", default=str(api.REFERENCE_RESULTS), help="where to write the results (default: %(default)s)")
     reference.add_argument("--workers", type=int, default=1, help="seeds graded at once, each in its own worker (default: 1)")
