@@ -121,9 +121,11 @@ def grade_class(folder: str | Path, rubric: Rubric, out: str | Path, options: Ba
         split = None  # loaded once, for both passes
         if jobs and options.executor == "local":
             split = mnist.load_split(mnist.find_mnist(options.data_dir), rubric.recipe.split, options.train_limit)
-        for batch_jobs in (jobs, second_pass):  # the second pass: the borderline seeds, once every first result is in
-            if batch_jobs:
-                _execute(list(batch_jobs), rubric, options, split, start, done)
+        if jobs:
+            _execute(jobs, rubric, options, split, start, done)
+        if second_pass:  # the borderline seeds, once every first result is in, on every worker the pass would leave idle
+            cores = max(1, options.workers // len(second_pass))
+            _execute([replace(job, cores=cores) for job in second_pass], rubric, options, split, start, done)
         reports = [r for student, _ in students if (r := gradebook.report(student, keys[student])) is not None]
         tampered = tuple(sorted(gradebook.tampered))
     finally:

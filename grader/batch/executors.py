@@ -30,6 +30,7 @@ class Job:
     train_limit: int | None
     isolation: str = "auto"
     earlier: Grade | None = None  # the class's first pass: this borderline grade's runs so far; only its pending seeds run
+    cores: int = 1  # its pending seeds side by side (the second pass shares out the workers its few jobs leave idle)
 
 
 def grade_job(job: Job, rubric: Rubric, split: MnistSplit | None, device: str) -> tuple[dict, str, Grade]:
@@ -37,7 +38,7 @@ def grade_job(job: Job, rubric: Rubric, split: MnistSplit | None, device: str) -
     says `earlier` (the second pass); any failure becomes a graded error."""
     try:
         grade = api.grade(job.path, rubric, epochs=job.epochs, train_limit=job.train_limit, device=device, split=split,
-                          isolation=job.isolation, defer_borderline=job.earlier is None, earlier=job.earlier)
+                          isolation=job.isolation, defer_borderline=job.earlier is None, earlier=job.earlier, cores=job.cores)
     except GraderError as e:  # the submission itself is unusable (say, a folder with several model files)
         grade = api.failed_grade(job.path, rubric, "grade", str(e))
     except Exception as e:  # a bug of ours must not stop the class's batch either
@@ -88,7 +89,8 @@ def run_ray(jobs: list[Job], rubric: Rubric, address: str | None, gpu_fraction: 
     refs = {}
     for job in jobs:
         on_start(job)
-        refs[remote.remote(job, _pack(Path(job.path)), rubric_bytes, "auto" if has_gpu else "cpu")] = job
+        task = remote.options(num_cpus=job.cores * numerics.THREADS)  # a second-pass job trains its seeds side by side
+        refs[task.remote(job, _pack(Path(job.path)), rubric_bytes, "auto" if has_gpu else "cpu")] = job
     pending = list(refs)
     while pending:
         done, pending = ray.wait(pending, num_returns=1)
