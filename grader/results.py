@@ -80,7 +80,7 @@ class Training:
     history: tuple[EpochRecord, ...]  # the first run's; every run is in `runs`
     trained_by: str = "graph"  # graph: the exported graph, by the trusted trainer; eager: the submission's own code
     runs: tuple[SeedRun, ...] = ()  # every run, the first one first; the accuracy criteria judge their mean
-    borderline: bool = False  # the first runs' mean fell within the rubric's band of an accuracy threshold: more seeds decide
+    borderline: bool = False  # the first pass's mean fell within the rubric's band of an accuracy threshold: more seeds decide
     pending_runs: int = 0  # borderline seeds not run yet (a batch runs them in its second pass, after the whole class)
 
     def spread(self, metric: str) -> tuple[float, float]:
@@ -154,7 +154,7 @@ class CriterionResult:
     max_points: float
     detail: str
     ran: bool = True  # false for the accuracy criterion under `grader check`
-    borderline: bool = False  # an accuracy criterion whose first runs' mean fell within the rubric's band of its threshold
+    borderline: bool = False  # an accuracy criterion whose first pass's mean fell within the rubric's band of its threshold
     metric: str = ""  # accuracy criteria: the metric judged (validation_accuracy | test_accuracy); "" for the structural ones
 
 

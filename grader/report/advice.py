@@ -82,15 +82,16 @@ TRAINED_BY_WORDS = {"graph": "its exported graph, trained by the grader's own co
 
 
 def seeds_text(grade) -> str:
-    """The seed policy's outcome in words, for every report; "" when one run decided, as usual."""
+    """The seed policy's outcome in words, for every report (which labels it BORDERLINE in its own way); "" when one
+    run decided, as usual."""
     t = grade.training
     if not t or grade.error or (len(t.runs) < 2 and not t.borderline):
         return ""
-    first = "the first run was" if len(t.runs) == 1 or t.pending_runs else "the first runs were"
-    why = f"borderline: {first} too close to the threshold to decide, so " if t.borderline else ""
     if t.pending_runs:
-        return (f"{why}{t.pending_runs} more seed{'s' if t.pending_runs != 1 else ''} will run after the class's first pass, "
-                f"and the mean of all {len(t.runs) + t.pending_runs} will decide; this result is not final")
+        return (f"Too close to the threshold to decide yet: {t.pending_runs} more seed{'s' if t.pending_runs != 1 else ''} "
+                f"will run after the class's first pass, and the mean of all {len(t.runs) + t.pending_runs} will decide; "
+                f"this result is not final")
+    why = "Too close to the threshold to decide on fewer seeds, so " if t.borderline else ""
     runs = ", ".join(f"{r.validation_accuracy:.2f}" for r in t.runs)
     (val, val_sd), (test, test_sd) = t.spread("validation_accuracy"), t.spread("test_accuracy")
     return (f"{why}{len(t.runs)} seeds ({', '.join(str(r.seed) for r in t.runs)}) decided, by their mean: validation {runs} "

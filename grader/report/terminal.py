@@ -29,7 +29,7 @@ def render(grade: Grade, console: Console, verbose: bool = False) -> None:
         console.print(Panel(body, title=f"[red]error while {STAGE_WORDS.get(grade.error.stage, grade.error.stage)}", border_style="red"))
     console.print(_criteria(grade))
     if seeds := seeds_text(grade):
-        console.print(Text(seeds, style="bold yellow" if grade.borderline else ""))
+        console.print(Text(("BORDERLINE: " if grade.borderline else "") + seeds, style="bold yellow" if grade.borderline else ""))
     inspection = grade.inspection
     if inspection:
         console.print(_model(grade))
