@@ -231,7 +231,7 @@ def _with_runs(grade: Grade, extra: list[_Attempt], rubric: Rubric, borderline: 
     inspection = dataclasses.replace(grade.inspection, flags=grade.inspection.flags + new_flags)
     borderline = tuple(c.id for c in grade.criteria if c.borderline) if borderline is None else borderline
     training = dataclasses.replace(grade.training, runs=runs, borderline=grade.training.borderline or bool(borderline),
-                                   pending_runs=(grade.training.pending_runs if pending is None else pending) - len(extra))
+                                   pending_runs=max(0, (grade.training.pending_runs if pending is None else pending) - len(extra)))
     criteria, total, _ = score(rubric, inspection, tuple(r.history for r in runs), inspection.flags
                                + isolation_flags(grade.environment.isolation), borderline)
     metrics = dataclasses.replace(grade.metrics, validation_accuracy=_mean([r.validation_accuracy for r in runs]),
