@@ -18,7 +18,6 @@ import csv
 from pathlib import Path
 
 from grader.batch.roster import Person
-from grader.report import csv as csv_report
 from grader.report import json as json_report
 from grader.report.csv import inert, points
 from grader.rubric import Rubric
@@ -35,21 +34,21 @@ def write(path: str | Path, graded: tuple[tuple[Person, dict], ...], assignment:
         writer.writerow([inert(h) for h in ([IDENTIFIER_COLUMNS[f] for f in fields] or [STUDENT_COLUMN]) + [assignment, f"{assignment} (feedback)"]])
         for person, report in graded:
             who = [getattr(person, f) for f in fields] or [person.student]
-            writer.writerow([inert(v) for v in who] + [points(report["score"]), inert(feedback(report, rubric))])
+            writer.writerow([inert(v) for v in who] + [points(report["score"]), inert(feedback(report))])
 
 
-def feedback(report: dict, rubric: Rubric) -> str:
-    row = csv_report.row(report, rubric)  # gradebook.csv's words for borderline, seeds, flags and the error
+def feedback(report: dict) -> str:
     parts = [f"{points(report['score'])} / {points(report['max_score'])} points ({report['status']}): "
              + ", ".join(f"{c['id']} {points(c['points'])}/{points(c['max_points'])}" for c in report["criteria"])]
     if report["provisional"]:
         parts.append("PROVISIONAL: this run deviated from the rubric's recipe; its numbers are not the grade")
-    if row["borderline"] == json_report.PENDING:
+    state = json_report.borderline_state(report)
+    if state == json_report.PENDING:
         parts.append("borderline: more seeds will decide; not final")
-    elif row["borderline"] == json_report.BORDERLINE:
-        parts.append(f"borderline: the mean of seeds {row['seeds'].replace(';', ', ')} decided")
-    if row["flags"]:
-        parts.append(f"flags: {row['flags'].replace(';', ', ')}")
-    if row["error"]:
-        parts.append(f"error: {row['error']}")
+    elif state == json_report.BORDERLINE:
+        parts.append(f"borderline: the mean of seeds {', '.join(str(s) for s in report['seeds']['seeds'])} decided")
+    if report["flags"]:
+        parts.append(f"flags: {', '.join(f['id'] for f in report['flags'])}")
+    if report["error"]:
+        parts.append(f"error: {report['error']['message']}")
     return "; ".join(parts)
