@@ -111,9 +111,10 @@ def grade_class(folder: str | Path, rubric: Rubric, out: str | Path, options: Ba
             report["submission"]["path"], report["rubric"]["path"] = job.path, rubric.path
             gradebook.record(job.student, keys[job.student], report)
             _write_reports(out, job.student, report, html)
-            if json_report.pending_runs(report):
+            pending = json_report.pending_runs(report) > 0
+            if pending:
                 second_pass.append(replace(job, earlier=grade))
-            on_event(BatchEvent("pending" if json_report.pending_runs(report) else "done", job.student, report))
+            on_event(BatchEvent("pending" if pending else "done", job.student, report))
 
         def start(job: Job) -> None:
             on_event(BatchEvent("start", job.student, None))
