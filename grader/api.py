@@ -8,6 +8,7 @@ from __future__ import annotations
 import dataclasses
 import importlib.metadata
 import json
+import os
 import platform
 import time
 import traceback
@@ -76,8 +77,8 @@ def grade(
     `epochs` (at most the rubric's) and `train_limit` make quick, provisional runs. A batch passes the `split` it
     loaded once instead of `data_dir` and `train_limit`, grades its class with `defer_borderline` (a borderline
     grade comes back with `training.pending_runs`), and then passes that grade as `earlier` to run only the
-    seeds still pending. `cores` seeds train side by side; each run uses one thread (grader.numerics), so the
-    numbers never depend on it.
+    seeds still pending. `cores` (default: every core) seeds train side by side; each run uses one thread
+    (grader.numerics), so the numbers never depend on it.
     """
     rubric = rubric or load_rubric(DEFAULT_RUBRIC)
     recipe = rubric.recipe
@@ -85,7 +86,7 @@ def grade(
         raise ValueError(f"--epochs must be between 1 and the rubric's {recipe.epochs}")
     split = split or mnist.load_split(mnist.find_mnist(data_dir), recipe.split, train_limit)
     return _run(path, rubric, model_class, mode="grade", split=split, epochs=epochs or recipe.epochs, device=device,
-                cores=cores or 1, on_progress=on_progress, isolation=isolation, defer_borderline=defer_borderline,
+                cores=cores or os.cpu_count() or 1, on_progress=on_progress, isolation=isolation, defer_borderline=defer_borderline,
                 earlier=earlier)
 
 
@@ -141,7 +142,7 @@ def _run(path, rubric: Rubric, model_class: str, mode: str, split: mnist.MnistSp
         if mode == P.GRADE and policy.runs > 1:
             result = _with_runs(result, extra_attempts(list(range(first_seed + 1, first_seed + policy.runs))), rubric)
         if (result.error is None and mode == P.GRADE and policy.borderline_runs > policy.runs
-                and (ids := borderline_criteria(rubric, _histories(result)))):
+                and (ids := borderline_criteria(rubric, result.training.histories))):
             result = _with_runs(result, [], rubric, borderline=ids, pending=policy.borderline_runs - policy.runs)
     if result.training and result.training.pending_runs and not defer_borderline:
         done = len(result.training.runs)
@@ -232,7 +233,7 @@ def _with_runs(grade: Grade, extra: list[_Attempt], rubric: Rubric, borderline: 
     borderline = tuple(c.id for c in grade.criteria if c.borderline) if borderline is None else borderline
     training = dataclasses.replace(grade.training, runs=runs, borderline=grade.training.borderline or bool(borderline),
                                    pending_runs=max(0, (grade.training.pending_runs if pending is None else pending) - len(extra)))
-    criteria, total, _ = score(rubric, inspection, tuple(r.history for r in runs), inspection.flags
+    criteria, total, _ = score(rubric, inspection, training.histories, inspection.flags
                                + isolation_flags(grade.environment.isolation), borderline)
     metrics = dataclasses.replace(grade.metrics, validation_accuracy=_mean([r.validation_accuracy for r in runs]),
                                   test_accuracy=_mean([r.test_accuracy for r in runs]))
@@ -267,10 +268,6 @@ def _seed_run(a: _Attempt) -> SeedRun:
     return SeedRun(a.seed, a.history[-1].validation_accuracy if a.history else float("nan"),
                    a.history[-1].test_accuracy if a.history else float("nan"),
                    round(a.history[-1].seconds if a.history else 0.0, 2), a.history)
-
-
-def _histories(grade: Grade) -> tuple[tuple[EpochRecord, ...], ...]:
-    return tuple(r.history for r in grade.training.runs)
 
 
 def _inspect(run) -> tuple[Inspection | None, Graph | None, StageError | None]:

@@ -170,7 +170,7 @@ def _grade_with_progress(args, rubric, console: Console):
             progress.update(task, completed=p.epoch, status=f"{seed}{loss}validation {p.validation_accuracy:.2f}%")
 
         return api.grade(args.submission, rubric, args.model_class, args.data_dir, args.epochs, args.train_limit,
-                         args.device, args.threads or os.cpu_count(), on_progress=update, isolation=args.isolation)
+                         args.device, args.threads, on_progress=update, isolation=args.isolation)
 
 
 def _reference(args, rubric, console: Console) -> int:

@@ -122,7 +122,7 @@ def gradescope(submission_dir: str | Path = GRADESCOPE_SUBMISSION, results: str 
     grade = None
     try:
         if options.get("cores") is None:
-            options["cores"] = cpu_quota() or os.cpu_count()
+            options["cores"] = cpu_quota()  # None: every core
         grade = safe_grade(find_submission(submission_dir), rubric_path, "grade", model_class, **options)
         payload = gradescope_report.render(grade, accuracy_visibility)
     except Exception as e:  # noqa: BLE001  (a bug in the report itself: still a valid results.json)

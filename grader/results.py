@@ -83,6 +83,11 @@ class Training:
     borderline: bool = False  # the first pass's mean fell within the rubric's band of an accuracy threshold: more seeds decide
     pending_runs: int = 0  # borderline seeds not run yet (a batch runs them in its second pass, after the whole class)
 
+    @property
+    def histories(self) -> tuple[tuple[EpochRecord, ...], ...]:
+        """Every run's epochs, the first run's first: what the accuracy criteria judge."""
+        return tuple(r.history for r in self.runs)
+
     def spread(self, metric: str) -> tuple[float, float]:
         """(mean, sample standard deviation) of the runs' final `metric` (validation_accuracy | test_accuracy); 0 for one run."""
         values = [getattr(r, metric) for r in self.runs]
