@@ -18,16 +18,23 @@ import io
 import sys
 import time
 
+import msgspec
 import numpy as np
 import torch
 
 from grader import data as mnist
+from grader.boundary import decode_graph
 from grader.graph.build import GraphModel
 from grader.graph.export import ExportFailed, export_graph
 from grader.load import choose_model, resolve_submission
 from grader.load.importer import SubmissionImporter, import_model_class
 from grader.rubric import DEFAULT_RUBRIC, load_rubric
 from grader.train import train
+
+
+def typed(graph: dict, arrays: dict):
+    """The export as the trainer gets it: through the boundary's binding to torch's schemas."""
+    return decode_graph(msgspec.json.encode(graph), arrays)
 
 
 def build(path: str, seed: int) -> torch.nn.Module:
@@ -74,7 +81,7 @@ def main() -> None:
         try:
             model = build(path, recipe.seed)
             probe = copy.deepcopy(model)
-            graph = GraphModel(*export_graph(probe, torch.randn(4, 1, 28, 28, generator=torch.Generator().manual_seed(0))))
+            graph = GraphModel(typed(*export_graph(probe, torch.randn(4, 1, 28, 28, generator=torch.Generator().manual_seed(0)))))
         except ExportFailed as e:
             print(f"{name:28} not exportable: {str(e)[:80]}")
             continue

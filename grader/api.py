@@ -21,16 +21,18 @@ import numpy as np
 from grader import __version__, numerics
 from grader import data as mnist
 from grader import protocol as P
+from grader import results as R
+from grader.boundary import BadWorkerData
 from grader.evaluate import accuracy, diagnose, evaluate
 from grader.evaluation_set import prepare as prepare_evaluation_set
 from grader.evaluation_set import secret_seeds
-from grader.inspect import MalformedTrace, build_inspection, with_gradients, with_graph
-from grader.inspect.graph import MalformedGraph, read_graph
+from grader.inspect import build_inspection, with_gradients, with_graph
+from grader.inspect.graph import read_graph
 from grader.load import LoadError, ModelChoice, choose_model, resolve_submission
-from grader.results import Diagnostics, Environment, EpochRecord, Flag, Grade, Inspection, Metrics, Reference, SeedRun, StageError, Training
+from grader.results import Diagnostics, Environment, EpochRecord, Flag, Grade, Inspection, Metrics, Reference, SeedRun, StageError, Training, isolation_flags
 from grader.rubric import DEFAULT_RUBRIC, Rubric, load_rubric
-from grader.sandbox.isolation import flags as isolation_flags
-from grader.sandbox.runner import EpochOutput, Graph, TrainingData, WorkerRun, run_worker
+from grader.sandbox.isolation import resolve as resolve_isolation
+from grader.sandbox.runner import EpochOutput, TrainerInput, TrainingData, WorkerRun, run_worker
 from grader.score import borderline_criteria, score, score_error
 
 REFERENCE_RESULTS = Path(__file__).resolve().parent.parent / "reference" / "results.json"
@@ -138,7 +140,7 @@ def _run(path, rubric: Rubric, model_class: str, mode: str, split: mnist.MnistSp
     result = earlier if (earlier and earlier.training and (earlier.submission_sha256, earlier.rubric_sha256, earlier.mode)
                          == (submission.sha256, rubric.sha256, mode)) else None
     if result is None:  # the first pass: the policy's every-grade seeds
-        result = _first_grade(submission, choice, rubric, mode, epochs, split, attempt(first_seed))
+        result = _first_grade(submission, choice, rubric, mode, epochs, split, attempt(first_seed), resolve_isolation(isolation))
         if mode == P.GRADE and policy.runs > 1:
             result = _with_runs(result, extra_attempts(list(range(first_seed + 1, first_seed + policy.runs))), rubric)
         if (result.error is None and mode == P.GRADE and policy.borderline_runs > policy.runs
@@ -166,12 +168,18 @@ def _attempt(submission, choice: ModelChoice, rubric: Rubric, mode: str, seed: i
             on_progress(Progress(e.epoch, epochs, e.train_loss, accuracy(evaluation.restore(e.predictions).validation,
                                                                          split.validation_labels), e.seconds, seed))
 
-    run = run_worker(submission, request, rubric.limits, training_data, report_epoch, isolation)
-    inspection, graph, error = _inspect(run)
+    try:
+        run = run_worker(submission, request, rubric.limits, training_data, report_epoch, isolation)
+    except BadWorkerData as e:  # the model worker left a file that is not what it must be: the submission's error
+        return _Attempt(seed, None, None, P.EAGER, None, StageError(e.stage, str(e), ""), None, _NO_METRICS, (), None)
+    inspection, trainer_input, error = _inspect(run)
     trained, trained_by = run, P.EAGER
-    if error is None and graph is not None:  # the trusted trainer (in a check: its gradient probe alone)
-        trained, trained_by = run_worker(graph, request, rubric.limits, training_data, report_epoch, isolation), P.GRAPH
-        error = StageError(**trained.error) if trained.error else None
+    if error is None and trainer_input is not None:  # the trusted trainer (in a check: its gradient probe alone)
+        try:
+            trained, trained_by = run_worker(trainer_input, request, rubric.limits, training_data, report_epoch, isolation), P.GRAPH
+        except BadWorkerData as e:
+            return _Attempt(seed, run, None, P.GRAPH, inspection, StageError(e.stage, str(e), ""), None, _NO_METRICS, (), None)
+        error = trained.error
         inspection = with_gradients(inspection, trained.probe)
     history, metrics, flags, diagnostics = None, _NO_METRICS, (), None
     if mode == P.GRADE and error is None:
@@ -184,9 +192,11 @@ def _attempt(submission, choice: ModelChoice, rubric: Rubric, mode: str, seed: i
     return _Attempt(seed, run, trained, trained_by, inspection, error, history, metrics, flags, diagnostics)
 
 
-def _first_grade(submission, choice: ModelChoice, rubric: Rubric, mode: str, epochs: int, split, a: _Attempt) -> Grade:
-    """The grade of the first seed alone: what the submission is (inspection, flags) comes from its model worker."""
-    run, trained, error, history, inspection = a.model_run, a.trained, a.error, a.history, a.inspection
+def _first_grade(submission, choice: ModelChoice, rubric: Rubric, mode: str, epochs: int, split, a: _Attempt, isolation: str) -> Grade:
+    """The grade of the first seed alone: what the submission is (inspection, flags) comes from its model worker.
+    `isolation`: what was applied, for when no worker run came back (it left a file that is not what it must be)."""
+    run, error, history, inspection = a.model_run, a.error, a.history, a.inspection
+    trained = a.trained or run
     training = None
     if history is not None:
         run_record = _seed_run(a)
@@ -196,19 +206,19 @@ def _first_grade(submission, choice: ModelChoice, rubric: Rubric, mode: str, epo
                                          notes=submission.notes + inspection.notes)
     if error is None:
         criteria, total, max_score = score(rubric, inspection, None if history is None else (history,),
-                                           inspection.flags + isolation_flags(run.isolation))
+                                           inspection.flags + isolation_flags(isolation))
     else:
         criteria, total, max_score = score_error(rubric, error.stage, mode)
     return Grade(
         submission_path=submission.path, submission_sha256=submission.sha256, model=choice,
         rubric_path=rubric.path, rubric_sha256=rubric.sha256, rubric_title=rubric.title,
         mode=mode, provisional=_provisional(rubric, mode, epochs, split),
-        environment=Environment(platform.python_version(), run.torch_version or _installed("torch"),
-                                trained.device or run.device or "cpu", run.isolation, rubric.recipe.seed,
+        environment=Environment(platform.python_version(), (run and run.torch_version) or _installed("torch"),
+                                (trained and trained.device) or (run and run.device) or "cpu", isolation, rubric.recipe.seed,
                                 numerics.cpu_model(), platform.machine()),
         error=error, inspection=inspection, training=training, metrics=a.metrics,
         criteria=criteria, score=total, max_score=max_score, reference=load_reference(), diagnostics=a.diagnostics,
-        seconds=0.0, output=run.output + (trained.output if trained is not run else ""),
+        seconds=0.0, output=(run.output if run else "") + (trained.output if trained is not run else ""),
     )
 
 
@@ -270,27 +280,23 @@ def _seed_run(a: _Attempt) -> SeedRun:
                    round(a.history[-1].seconds if a.history else 0.0, 2), a.history)
 
 
-def _inspect(run) -> tuple[Inspection | None, Graph | None, StageError | None]:
-    """The model worker's results, checked: the inspection (its count and features from the graph when there is one),
-    the graph for the trainer, or the error."""
-    error = StageError(**run.error) if run.error else None
-    if run.inspection is None:
-        return None, None, error
-    try:
-        inspection = build_inspection(run.inspection, run.tensors)
-        if run.graph is None:
-            return inspection, None, error
-        facts = read_graph(run.graph, run.graph_arrays)
-    except (MalformedTrace, MalformedGraph) as e:
-        return None, None, error or StageError("inspect", f"the worker returned a malformed inspection ({e})", "")
-    return with_graph(inspection, facts), Graph(run.graph, run.graph_arrays, facts.feature_nodes), error
+def _inspect(run: WorkerRun) -> tuple[Inspection | None, TrainerInput | None, StageError | None]:
+    """The model worker's results: the inspection (its count and features from the graph when there is one), what
+    the trainer gets, or the error."""
+    if run.trace is None:
+        return None, None, run.error
+    inspection = build_inspection(run.trace, run.tensors)
+    if run.graph is None:
+        return inspection, None, run.error
+    facts = read_graph(run.graph)
+    return with_graph(inspection, facts), TrainerInput(run.graph, facts.feature_nodes), run.error
 
 
 def _export_flags(run, mode: str) -> tuple[Flag, ...]:
     if not run.export_failure:
         return ()
     trains = "it was trained" if mode == P.GRADE else "`grader grade` trains it"
-    return (Flag("untrusted_training", f"the model could not be exported as a graph ({run.export_failure}), so {trains} by its own "
+    return (Flag(R.UNTRUSTED_TRAINING, f"the model could not be exported as a graph ({run.export_failure}), so {trains} by its own "
                                        f"Python code, which the grade cannot trust; write forward without Python decisions on "
                                        f"tensor values and with a free batch size"),)
 
@@ -298,7 +304,7 @@ def _export_flags(run, mode: str) -> tuple[Flag, ...]:
 def _choice_flags(choice: ModelChoice) -> tuple[Flag, ...]:
     if not choice.guessed:
         return ()
-    return (Flag("model_class_guessed", f"{len(choice.others) + 1} versions of the model could be the one to grade; the grader took "
+    return (Flag(R.MODEL_CLASS_GUESSED, f"{len(choice.others) + 1} versions of the model could be the one to grade; the grader took "
                                         f"{choice.file}:{choice.model_class} ({choice.reason}) over {', '.join(choice.others)}. "
                                         f"If that is the wrong one, name it with --model-class FILE:CLASS or model_class in the rubric"),)
 

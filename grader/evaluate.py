@@ -11,7 +11,9 @@ import math
 
 import numpy as np
 
+from grader import results as R
 from grader.evaluation_set import EvaluationSet, Predictions
+from grader.protocol import LayerStat
 from grader.results import Diagnostics, EpochRecord, FeatureMaps, Flag, LayerActivation, Metrics, Mistake, PerturbationEffect
 from grader.sandbox.runner import EpochOutput
 
@@ -43,17 +45,17 @@ def evaluate(epochs: tuple[EpochOutput, ...], validation_labels: np.ndarray, tes
     first_loss = next((e.first_loss for e in epochs if e.epoch == 1), None)
     flags = []
     if before is not None and before > PRETRAINED_ABOVE:
-        flags.append(Flag("pretrained_weights", f"the untrained model already scores {before:.1f}% (chance is about 10%): "
+        flags.append(Flag(R.PRETRAINED_WEIGHTS, f"the untrained model already scores {before:.1f}% (chance is about 10%): "
                                                 f"it ships trained weights. The grade must come from the rubric's training"))
     elif first_loss is not None and first_loss < PRETRAINED_FIRST_LOSS_BELOW:
-        flags.append(Flag("pretrained_weights", f"the first training batch already costs only {first_loss:.2f} (an untrained model: "
+        flags.append(Flag(R.PRETRAINED_WEIGHTS, f"the first training batch already costs only {first_loss:.2f} (an untrained model: "
                                                 f"about 2.3): the model ships trained weights. The grade must come from the rubric's training"))
     last = history[-1] if history else None
     effect = None
     if evaluation is not None and last is not None:
         effect = canary_effect(restored[-1], evaluation, np.concatenate([validation_labels, test_labels]))
         if effect.effect_points > effect.threshold_points:
-            flags.append(Flag("answers_looked_up", f"the trained model scores {effect.canary_accuracy:.1f}% on {effect.canaries} public "
+            flags.append(Flag(R.ANSWERS_LOOKED_UP, f"the trained model scores {effect.canary_accuracy:.1f}% on {effect.canaries} public "
                                                    f"images with their exact pixels but {effect.perturbed_accuracy_on_canaries:.1f}% on the "
                                                    f"same images imperceptibly perturbed: it looks answers up from the public pixels "
                                                    f"instead of recognizing digits. The grade counts the perturbed images only"))
@@ -91,7 +93,7 @@ def canary_effect(predictions: Predictions, evaluation: EvaluationSet, labels: n
 
 
 def diagnose(final: EpochOutput, validation_images: np.ndarray, validation_labels: np.ndarray, test_images: np.ndarray,
-             test_labels: np.ndarray, activations: list[dict], feature_maps: dict[str, np.ndarray],
+             test_labels: np.ndarray, activations: tuple[LayerStat, ...], feature_maps: dict[str, np.ndarray],
              evaluation: EvaluationSet | None = None) -> Diagnostics:
     """Confusion matrix and misclassified digits of the test set, and the worker's look inside the model."""
     predicted = restore(final, len(validation_labels), len(test_labels), evaluation).test
@@ -99,11 +101,8 @@ def diagnose(final: EpochOutput, validation_images: np.ndarray, validation_label
     np.add.at(confusion, (test_labels.astype(np.int64), predicted), 1)
     wrong = np.flatnonzero(predicted != test_labels)[:MISTAKES_SHOWN]
     mistakes = tuple(Mistake(int(i), int(test_labels[i]), int(predicted[i]), test_images[i]) for i in wrong)
-    stats = tuple(
-        LayerActivation(str(a["layer"])[:100], str(a["type"])[:50], float(a["mean"]), float(a["std"]), float(a["sparsity"]))
-        for a in activations
-        if all(isinstance(a.get(k), (int, float)) for k in ("mean", "std", "sparsity"))
-    )
+    stats = tuple(LayerActivation(a.layer[:100], a.type[:50], a.mean, a.std, a.sparsity)
+                  for a in activations if None not in (a.mean, a.std, a.sparsity))
     maps = tuple(FeatureMaps(name, array) for name, array in feature_maps.items())
     # The feature maps are the worker's, for the first image it was sent.
     sample_image, source = (evaluation.images[0], evaluation.source(0)) if evaluation is not None else (validation_images[0], 0)

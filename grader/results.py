@@ -6,6 +6,15 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from grader.protocol import PROCESS
+
+# Flag ids: the one vocabulary of what a grade can be flagged for; reports and tests match these, never a message.
+PRETRAINED_WEIGHTS, ANSWERS_LOOKED_UP = "pretrained_weights", "answers_looked_up"
+HIDDEN_PARAMETERS, NON_STATISTIC_BUFFERS, UNUSED_PARAMETERS = "hidden_parameters", "non_statistic_buffers", "unused_parameters"
+UNUSED_LAYER, UNUSED_RESULT, DROPOUT_INACTIVE, FEATURE_WITHOUT_EFFECT = "unused_layer", "unused_result", "dropout_inactive", "feature_without_effect"
+PROBABILITIES_OUTPUT, MODEL_CLASS_GUESSED, UNTRUSTED_TRAINING = "probabilities_output", "model_class_guessed", "untrusted_training"
+WEAK_ISOLATION = "weak_isolation"  # on every grade whose worker ran without bubblewrap
+
 
 @dataclass(frozen=True)
 class ParameterCount:
@@ -20,6 +29,16 @@ class ParameterCount:
 class Flag:
     id: str  # pretrained_weights | hidden_parameters | non_statistic_buffers | unused_layer | ...
     message: str  # what was found and how to fix it
+
+
+WEAK_ISOLATION_FLAG = Flag(WEAK_ISOLATION, "graded with process isolation only (bubblewrap did not work here): the "
+                                           "submission could read files the grader's user can read, the MNIST labels "
+                                           "included; regrade with --isolation strict before trusting this grade")
+
+
+def isolation_flags(applied: str) -> tuple[Flag, ...]:
+    """The flags a grade carries for the isolation it ran under (protocol.BWRAP, PROCESS or NONE)."""
+    return (WEAK_ISOLATION_FLAG,) if applied == PROCESS else ()
 
 
 @dataclass(frozen=True)
@@ -231,8 +250,6 @@ class Grade:
     @property
     def flags(self) -> tuple[Flag, ...]:
         """The inspection's flags, then the isolation's (weak_isolation when no bubblewrap): what every report lists."""
-        from grader.sandbox.isolation import flags as isolation_flags  # isolation names its flags; it imports this module
-
         return (self.inspection.flags if self.inspection else ()) + isolation_flags(self.environment.isolation)
 
     @property

@@ -116,7 +116,7 @@ def _worker_processes(class_folder: Path) -> list[str]:
             workdir = Path(os.readlink(proc / "cwd"))
         except OSError:
             continue
-        if "grader.sandbox.worker" in text and any((workdir / name).exists() for name in students):
+        if "grader.workers.process" in text and any((workdir / name).exists() for name in students):
             found.append(f"{proc.name}: {workdir}")
     return found
 

@@ -1,19 +1,23 @@
-"""The exported graph: export (model worker), the parent's checks and count (grader.inspect.graph), and the
-trainer's rebuilt module (grader.graph.build). In-process on small models: no worker."""
+"""The exported graph: export (model worker), the boundary's binding to torch's schemas (grader.boundary), the
+parent's count (grader.inspect.graph), and the trainer's rebuilt module (grader.graph.build). In-process on small
+models: no worker."""
 
 from __future__ import annotations
 
 import copy
 import json
 
+import msgspec
 import pytest
 import torch
 from torch import nn
 from torch.nn import functional as F
 
-from grader.graph import build
+from grader.boundary import BadWorkerData, decode_graph
+from grader.graph import build, schemas
+from grader.graph import format as fmt
 from grader.graph.export import ExportFailed, export_graph
-from grader.inspect.graph import MalformedGraph, read_graph
+from grader.inspect.graph import read_graph
 
 BATCH = torch.randn(4, 1, 28, 28, generator=torch.Generator().manual_seed(0))
 
@@ -33,13 +37,20 @@ class Small(nn.Module):
         return F.log_softmax(self.gap(self.out(self.drop(F.relu(self.bn(self.conv(x)))))).flatten(1), dim=1)
 
 
-def exported(model: nn.Module):
+def raw(model: nn.Module) -> tuple[dict, dict]:
+    """The export as the model worker writes it: graph.json's content and its arrays."""
     graph, arrays = export_graph(model, BATCH)
-    return json.loads(json.dumps(graph)), arrays  # what crosses the boundary is JSON
+    return json.loads(msgspec.json.encode(graph)), arrays
+
+
+def exported(model: nn.Module) -> fmt.Graph:
+    """The typed graph the parent makes of the model's export."""
+    graph, arrays = raw(model)
+    return decode_graph(msgspec.json.encode(graph), arrays)
 
 
 def test_count_and_features_come_from_the_graph():
-    facts = read_graph(*exported(Small()))
+    facts = read_graph(exported(Small()))
     assert facts.parameters.counted == 168 and facts.parameters.buffers_extra == 0  # BN statistics are exempt
     assert facts.features == {"batchnorm": True, "dropout": True, "gap": True, "fc": False}
 
@@ -53,7 +64,7 @@ def test_a_buffer_named_like_a_statistic_is_counted():
         def forward(self, x):
             return super().forward(x) + x.flatten(1) @ self.running_mean.t()
 
-    assert read_graph(*exported(Disguised())).parameters.counted == 168 + 7840
+    assert read_graph(exported(Disguised())).parameters.counted == 168 + 7840
 
 
 def test_an_unused_buffer_is_not_counted_but_an_unused_parameter_is():
@@ -63,7 +74,7 @@ def test_an_unused_buffer_is_not_counted_but_an_unused_parameter_is():
             self.spare = nn.Parameter(torch.zeros(50))
             self.register_buffer("unused", torch.zeros(1000))
 
-    assert read_graph(*exported(Spare())).parameters.counted == 168 + 50
+    assert read_graph(exported(Spare())).parameters.counted == 168 + 50
 
 
 def test_a_dropout_with_p_zero_or_a_result_that_never_reaches_the_output_does_not_count():
@@ -72,7 +83,7 @@ def test_a_dropout_with_p_zero_or_a_result_that_never_reaches_the_output_does_no
             F.dropout(x, 0.5, training=True)  # runs, goes nowhere
             return F.log_softmax(self.gap(self.out(F.dropout(F.relu(self.bn(self.conv(x))), 0.0))).flatten(1), dim=1)
 
-    assert read_graph(*exported(Inert())).features["dropout"] is False
+    assert read_graph(exported(Inert())).features["dropout"] is False
 
 
 def test_a_linear_layer_is_fc():
@@ -84,7 +95,7 @@ def test_a_linear_layer_is_fc():
         def forward(self, x):
             return self.fc(super().forward(x))
 
-    facts = read_graph(*exported(Head()))
+    facts = read_graph(exported(Head()))
     assert facts.features["fc"] and facts.parameters.counted == 168 + 110
 
 
@@ -97,24 +108,78 @@ def test_python_control_flow_on_tensor_values_cannot_be_exported():
         export_graph(Branchy(), BATCH)
 
 
+def _node(graph: dict, target: str) -> dict:
+    return next(n for n in graph["nodes"] if n["target"] == target)
+
+
 @pytest.mark.parametrize("tamper, message", [
     (lambda g: g["nodes"][0].update(target="builtins.eval"), "not allowed"),
-    (lambda g: g["nodes"][0].update(args=[{"ref": "nowhere"}]), "before it exists"),
-    (lambda g: g.update(version=99), "not a graph"),
+    (lambda g: g["nodes"][0].update(args=[{"ref": "nowhere"}]), "not a value the graph computed before"),
+    (lambda g: g.update(version=99), "version 99"),
     (lambda g: g["inputs"].append({"name": "extra", "kind": "buffer", "key": "t999", "target": "x"}), "no array"),
+    (lambda g: g["nodes"][0].update(name=["conv"]), "not what it must be"),  # a list where a name must be
+    (lambda g: _node(g, "aten.dropout.default")["kwargs"].update({"x=__import__('os').system('true'), train": True}),
+     "has no argument"),  # a key of kwargs is never code: only the schema's names exist
+    (lambda g: _node(g, "aten.dropout.default")["kwargs"].update(train=True), "given twice"),
+    (lambda g: _node(g, "aten.dropout.default").update(args=_node(g, "aten.dropout.default")["args"][:1]), "needs its argument"),
+    (lambda g: _node(g, "aten.dropout.default")["args"].__setitem__(1, "0.1"), "must be a float"),
+    (lambda g: _node(g, "aten.dropout.default")["args"].__setitem__(2, 1), "must be a bool"),
+    (lambda g: _node(g, "aten.adaptive_avg_pool2d.default")["args"].__setitem__(1, [1, 1, 1]), "must be a list of int"),
+    (lambda g: _node(g, "aten.conv2d.default")["args"].__setitem__(1, "w"), "must be a Tensor"),
+    (lambda g: _node(g, "aten.conv2d.default")["args"].extend([[1, 1], 1, {"dtype": "__import__"}]), "positional arguments"),
+    (lambda g: g.update(outputs=[{"ref": g["nodes"][-1]["name"]}, 1]), "one tensor"),
+    (lambda g: g["nodes"].append({**g["nodes"][0], "name": g["nodes"][1]["name"]}), "given twice"),
 ])
-def test_the_parent_refuses_a_graph_an_export_would_not_write(tamper, message):
-    graph, arrays = exported(Small())
+def test_the_boundary_refuses_a_graph_an_export_would_not_write(tamper, message):
+    graph, arrays = raw(Small())
     tamper(graph)
-    with pytest.raises(MalformedGraph, match=message):
-        read_graph(graph, arrays)
+    with pytest.raises(BadWorkerData, match=message):
+        decode_graph(msgspec.json.encode(graph), arrays)
+
+
+def test_the_boundary_refuses_depth_before_it_decodes():
+    graph, arrays = raw(Small())
+    text = msgspec.json.encode(graph).replace(b'"version":1', b'"version":1,"x":' + b"[" * 100_000 + b"]" * 100_000)
+    with pytest.raises(BadWorkerData, match="nests deeper"):
+        decode_graph(text, arrays)
+
+
+def test_an_argument_in_the_graph_is_bound_to_its_schema_position():
+    """F.dropout(x, p, training=...) by keyword or by position: one typed node, `train` at position 2."""
+    graph, arrays = raw(Small())
+    node = _node(graph, "aten.dropout.default")
+    node["kwargs"], node["args"] = {"train": node["args"][2], "p": node["args"][1]}, node["args"][:1]
+    by_keyword = decode_graph(msgspec.json.encode(graph), arrays)
+    assert by_keyword.nodes == exported(Small()).nodes
+
+
+def test_the_recorded_schemas_are_the_installed_torch_s():
+    """`python -m grader.graph.schemas` rewrites them when torch changes."""
+    assert json.loads(schemas.SCHEMAS_FILE.read_text()) == json.loads(json.dumps(schemas.live_schemas()))
+
+
+def test_the_typed_graph_reaches_the_trainer_unchanged():
+    graph = exported(Small())
+    again = fmt.decode(fmt.encode(graph), graph.arrays)
+    assert again.nodes == graph.nodes and again.inputs == graph.inputs and again.output == graph.output
+
+
+def test_no_string_of_the_worker_s_file_reaches_the_trainer_s_code():
+    """Node and input names are the trainer's own: a name in graph.json that is Python source is just a name."""
+    graph, arrays = raw(Small())
+    names = {n["name"]: f"n_{i}__import__('os')" for i, n in enumerate(graph["nodes"])}
+    text = msgspec.json.encode(graph).decode()
+    for old, new in names.items():
+        text = text.replace(f'"{old}"', json.dumps(new))
+    module = build.GraphModel(decode_graph(text.encode(), arrays))
+    assert "__import__" not in module.training_graph.code and "__import__" not in module.evaluation_graph.code
 
 
 def test_the_rebuilt_module_computes_what_the_model_computes_in_both_modes():
     torch.manual_seed(1)
     model = Small()
     twin = copy.deepcopy(model)
-    rebuilt = build.GraphModel(*exported(model))
+    rebuilt = build.GraphModel(exported(model))
     x = torch.randn(64, 1, 28, 28)
     torch.manual_seed(2)
     expected = twin.train()(x)
@@ -124,10 +189,10 @@ def test_the_rebuilt_module_computes_what_the_model_computes_in_both_modes():
 
 
 def test_the_rebuilt_module_refuses_an_operation_that_is_not_allowed():
-    graph, arrays = exported(Small())
-    graph["nodes"][0]["target"] = "builtins.exec"
+    graph = exported(Small())
+    tampered = fmt.Graph(graph.inputs, (fmt.Node("builtins.exec", (), "", "", None, None),) + graph.nodes[1:], graph.output, graph.arrays)
     with pytest.raises(build.BadGraph, match="not allowed"):
-        build.GraphModel(graph, arrays)
+        build.GraphModel(tampered)
 
 
 def test_a_feature_multiplied_by_zero_has_no_gradient():
@@ -137,10 +202,10 @@ def test_a_feature_multiplied_by_zero_has_no_gradient():
             y = y + 0.0 * self.drop(y)  # Dropout "runs"
             return F.log_softmax(self.gap(self.out(y)).flatten(1), dim=1)
 
-    graph, arrays = exported(Pretend())
-    facts = read_graph(graph, arrays)
+    graph = exported(Pretend())
+    facts = read_graph(graph)
     assert facts.features["dropout"]  # the graph alone cannot tell
-    model = build.GraphModel(graph, arrays)
+    model = build.GraphModel(graph)
     images = (torch.rand(16, 28, 28) * 255).to(torch.uint8).numpy()
     labels = torch.randint(0, 10, (16,)).numpy()
     probe = build.feature_gradients(graph, model, images, labels, {k: list(v) for k, v in facts.feature_nodes.items()},

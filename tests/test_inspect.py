@@ -6,12 +6,16 @@ session through the real worker; plus parent-side unit tests of `build_inspectio
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import numpy as np
 import pytest
+from safetensors.numpy import save_file
 
-from grader.inspect import MalformedTrace, build_inspection, count_parameters
+from grader import protocol as P
+from grader.boundary import BadWorkerData, read_inspection
+from grader.inspect import build_inspection
 
 SUBMISSIONS = Path(__file__).resolve().parent.parent / "submissions"
 FIXTURES = Path(__file__).resolve().parent / "fixtures" / "submissions"
@@ -208,7 +212,7 @@ def test_hierarchy_chooses_net_and_counts_lazy_linear(checked):
 
 def _trace(**changes) -> dict:
     trace = {
-        "model_class": "Net", "output_kind": "logits", "receptive_field": 5, "summary": "",
+        "model_class": "Net", "output_shape": [4, 10], "output_kind": "logits", "receptive_field": 5, "summary": "",
         "architecture": {"batchnorm": True, "dropout": True, "gap": False, "fc": True},
         "layers": [{"name": "fc", "type": "Linear", "output_shape": [4, 10], "parameters": 110, "receptive_field": 5}],
         "tensors": [{"name": "fc.weight", "kind": "parameter", "requires_grad": True, "key": "t0"},
@@ -223,36 +227,55 @@ def _trace(**changes) -> dict:
 ARRAYS = {"t0": np.zeros((10, 10), np.float32), "t1": np.zeros(10, np.float32), "t2": np.zeros(7, np.float32)}
 
 
-def test_parameters_are_counted_from_the_returned_arrays():
-    inspection = build_inspection(_trace(), ARRAYS)
+def inspected(job, trace: dict, arrays: dict):
+    """The Inspection of a trace and its arrays, written as the model worker writes them and read back through the boundary."""
+    (job / "out").mkdir(exist_ok=True)
+    (job / P.INSPECTION).write_text(json.dumps(trace))
+    save_file(arrays, job / P.TENSORS)
+    return build_inspection(*read_inspection(job))
+
+
+def test_parameters_are_counted_from_the_returned_arrays(tmp_path):
+    inspection = inspected(tmp_path, _trace(), ARRAYS)
     p = inspection.parameters
     assert (p.total, p.trainable, p.buffers_extra, p.hidden, p.counted) == (110, 100, 7, 0, 117)
     assert [f.id for f in inspection.flags] == ["non_statistic_buffers"]
     assert inspection.layers[0].output_shape == (4, 10)
 
 
-def test_unused_parameters_outside_unused_layers_are_flagged():
-    inspection = build_inspection(_trace(unused_layers=["drop"], unused_parameters=["drop.x", "w"]), ARRAYS)
+def test_unused_parameters_outside_unused_layers_are_flagged(tmp_path):
+    inspection = inspected(tmp_path, _trace(unused_layers=["drop"], unused_parameters=["drop.x", "w"]), ARRAYS)
     ids = [f.id for f in inspection.flags]
     assert ids.count("unused_layer") == 1
     unused = next(f for f in inspection.flags if f.id == "unused_parameters")
     assert "w" in unused.message and "drop.x" not in unused.message
 
 
+def test_an_inactive_dropout_is_flagged_from_its_own_list_not_from_a_note(tmp_path):
+    inspection = inspected(tmp_path, _trace(notes=["this Dropout does nothing"], inactive_dropout=["dropout in drop does nothing (p = 0)"]),
+                           ARRAYS)
+    assert [f.id for f in inspection.flags].count("dropout_inactive") == 1
+    assert "dropout_inactive" not in [f.id for f in inspected(tmp_path, _trace(notes=["it does nothing"]), ARRAYS).flags]
+
+
 @pytest.mark.parametrize("trace, arrays", [
-    (_trace(tensors=[{"name": "w", "kind": "free", "key": "t0"}]), {"t0": ARRAYS["t0"]}),  # unknown kind
+    (_trace(tensors=[{"name": "w", "kind": "free", "requires_grad": True, "key": "t0"}]), {"t0": ARRAYS["t0"]}),  # unknown kind
+    (_trace(tensors=[5]), {}),  # a number where a manifest entry must be
     (_trace(), {**ARRAYS, "t3": np.zeros(5)}),  # an array the manifest does not list
     (_trace(), {"t0": ARRAYS["t0"]}),  # a manifest entry with no array
     (_trace(receptive_field=True), ARRAYS),  # bool where an int belongs
     (_trace(output_kind="scores"), ARRAYS),
     (_trace(architecture={"batchnorm": "yes", "dropout": True, "gap": False, "fc": True}), ARRAYS),
+    (_trace(architecture={"batchnorm": True}), ARRAYS),  # a feature left out
     ({k: v for k, v in _trace().items() if k != "layers"}, ARRAYS),
+    (_trace(notes=[[[[[[[[[[[[[[[[[["deep"]]]]]]]]]]]]]]]]]]), ARRAYS),
+    (_trace(summary="x" * (2 << 20)), ARRAYS),  # larger than a trace may be
 ])
-def test_malformed_traces_are_rejected(trace, arrays):
-    with pytest.raises(MalformedTrace):
-        build_inspection(trace, arrays)
+def test_malformed_traces_are_rejected(tmp_path, trace, arrays):
+    with pytest.raises(BadWorkerData):
+        inspected(tmp_path, trace, arrays)
 
 
-def test_count_parameters_ignores_the_manifest_sizes():
-    manifest = [{"name": "w", "kind": "parameter", "requires_grad": True, "key": "a", "numel": 1}]
-    assert count_parameters(manifest, {"a": np.zeros(5000)}).counted == 5000
+def test_count_parameters_ignores_the_manifest_sizes(tmp_path):
+    trace = _trace(tensors=[{"name": "w", "kind": "parameter", "requires_grad": True, "key": "a", "numel": 1}])
+    assert inspected(tmp_path, trace, {"a": np.zeros(5000, np.float32)}).parameters.counted == 5000

@@ -9,8 +9,8 @@ import pytest
 from rich.console import Console
 
 from grader import api
+from grader.batch import csv as csv_report
 from grader.errors import IsolationUnavailable
-from grader.report import csv as csv_report
 from grader.report import json as json_report
 from grader.sandbox import isolation
 
@@ -70,8 +70,8 @@ def test_every_report_says_which_isolation_ran():
 
 
 def test_process_isolation_flags_every_grade_in_every_format(tmp_path):
+    from grader.batch import overview as overview_report
     from grader.report import html, markdown, terminal
-    from grader.report import overview as overview_report
     from grader.report.classroom import render as classroom
     from grader.report.gradescope import render as gradescope
     from grader.report.junit import render as junit

@@ -8,10 +8,9 @@ from platform_formats import canvas_import, moodle_import
 from synthetic_mnist import write_mnist
 from test_report_html import RUBRIC, make_grade
 
-from grader.batch import roster
+from grader.batch import canvas, moodle, roster
 from grader.cli import main
 from grader.errors import GraderError
-from grader.report import canvas, moodle
 from grader.report import json as json_report
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -7,7 +7,8 @@ import re
 import pytest
 from test_similarity import BASE, MLP, errored, make_report
 
-from grader.report import overview, report_file
+from grader.batch import overview
+from grader.report import report_file
 from grader.rubric import DEFAULT_RUBRIC, load_rubric
 
 EVIL = "<script>alert(1)</script>"

@@ -11,8 +11,9 @@ import pytest
 from rich.console import Console
 from test_report_html import RUBRIC, make_grade
 
-from grader.report import classroom, gradescope, html, junit, markdown, overview, terminal
-from grader.report import csv as csv_report
+from grader.batch import csv as csv_report
+from grader.batch import overview
+from grader.report import classroom, gradescope, html, junit, markdown, terminal
 from grader.report import json as json_report
 
 

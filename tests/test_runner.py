@@ -13,8 +13,8 @@ from pathlib import Path
 import pytest
 
 from grader import api
+from grader.sandbox.confine import JOB_LOCK, JOB_PREFIX
 from grader.sandbox.isolation import bwrap_works
-from grader.sandbox.runner import JOB_LOCK, JOB_PREFIX
 
 # The grader kills itself right after starting the worker: before the worker's Python has run a
 # line (so before any PR_SET_PDEATHSIG of its own), the worst moment for a batch to be killed.
@@ -25,7 +25,7 @@ from pathlib import Path
 class DyingPopen(subprocess.Popen):
     def __init__(self, command, **kwargs):
         super().__init__(command, **kwargs)
-        if "grader.sandbox.worker" in " ".join(command):
+        if "grader.workers.process" in " ".join(command):
             Path(sys.argv[1]).write_text(str(Path(kwargs["cwd"]).parent))
             os.kill(os.getpid(), signal.SIGKILL)
 

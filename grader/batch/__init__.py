@@ -20,14 +20,15 @@ from pathlib import Path
 
 from grader import __version__
 from grader import data as mnist
+from grader.batch import canvas, moodle
+from grader.batch import csv as csv_report
 from grader.batch import roster as roster_file
 from grader.batch.executors import Job, run_local, run_ray
 from grader.batch.gradebook import Gradebook
 from grader.errors import GraderError, SubmissionNotFound
 from grader.load import resolve_submission
-from grader.report import canvas, moodle, report_file
-from grader.report import csv as csv_report
 from grader.report import json as json_report
+from grader.report import report_file
 from grader.rubric import Rubric
 
 
@@ -175,7 +176,7 @@ def _write_lms_gradebooks(exports: LmsExports, reports: list[dict], rubric: Rubr
 
 
 def _write_overview(out: Path, reports: list[dict], rubric: Rubric) -> None:
-    from grader.report import overview
+    from grader.batch import overview
 
     (out / "index.html").write_text(overview.render(reports, rubric, report_link=report_file))
 

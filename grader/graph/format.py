@@ -1,14 +1,24 @@
-"""The data-only form of an exported graph, and what it may contain. Imports no torch: the parent reads it.
+"""The model as data: what an exported graph may contain, and its typed form. Imports no torch: the parent reads it.
 
-graph.json: {"version", "inputs": [{"name", "kind", "target", "key"}] in placeholder order,
-             "nodes": [{"name", "target", "args", "kwargs", "module", "module_type", "shape", "dtype"}],
-             "outputs": [argument]}
-An argument is a JSON literal, a list of arguments, {"ref": node or input name}, {"dtype": name},
-{"device": "any"}, {"memory_format": name}, {"layout": name} or {"float": "inf" | "-inf" | "nan"}.
-Tensors travel in an .npz (read with allow_pickle=False) keyed by each input's "key".
+The model worker writes graph.json as torch.export gave it (grader.graph.export); the parent reads that file
+through grader.boundary, which binds every node to its operation's schema and returns a `Graph`: the only form
+the parent counts from and the trainer builds from. In a `Graph` nothing is named by the worker: a value is a
+`Ref` to an input or an earlier node by position, every argument sits at its schema position, and each value
+has the schema's type. `encode` / `decode` carry it to the trainer (JSON the parent wrote; arrays in safetensors).
+
+graph.json as exported: {"version", "inputs": [{"name", "kind", "target", "key"}] in placeholder order,
+"nodes": [{"name", "target", "args", "kwargs", "module", "module_type", "shape", "dtype"}], "outputs": [argument]};
+an argument is a JSON literal, a list of arguments, {"ref": name}, {"dtype": name}, {"device": "any"},
+{"memory_format": name}, {"layout": name} or {"float": "inf" | "-inf" | "nan"}.
 """
 
 from __future__ import annotations
+
+import functools
+import json
+import math
+from dataclasses import dataclass
+from pathlib import Path
 
 VERSION = 1
 PARAMETER, BUFFER, CONSTANT, INPUT = "parameter", "buffer", "constant", "input"  # kinds of graph input
@@ -56,3 +66,144 @@ DROPOUT_OPS = frozenset({"aten.dropout.default", "aten.feature_dropout.default",
                          "aten.feature_alpha_dropout.default", "aten.native_dropout.default"})
 TRAINING_ARGUMENT = {**{op: 5 for op in BATCH_NORM_OPS}, **{op: 2 for op in DROPOUT_OPS}}  # index of `training` / `train`
 
+
+# Torch's named constants a graph may pass, by kind: nothing else is ever looked up by a name from a file.
+NAMED = {
+    "dtype": frozenset({"float32", "float64", "float16", "int64", "int32", "int16", "int8", "uint8", "bool"}),
+    "layout": frozenset({"strided"}),
+    "memory_format": frozenset({"contiguous_format", "preserve_format", "channels_last"}),
+    "device": frozenset({"any"}),  # the trainer's own device
+}
+STRINGS = {"equation": r"[a-zA-Z.,> -]{1,64}", "approximate": r"none|tanh", "mode": r"constant|reflect|replicate|circular",
+           "padding": r"valid|same"}  # the only string arguments of the allowed operations, and what each may hold
+
+
+@dataclass(frozen=True)
+class Ref:
+    """A value of the graph: input `index`, or node `index - len(inputs)`."""
+
+    index: int
+
+
+@dataclass(frozen=True)
+class Named:
+    """One of torch's named constants (NAMED)."""
+
+    kind: str
+    name: str
+
+
+class _Default:
+    """An argument the graph leaves at its schema's default."""
+
+    def __repr__(self) -> str:
+        return "DEFAULT"
+
+
+DEFAULT = _Default()
+Argument = None | bool | int | float | str | Ref | Named | _Default | tuple  # a tuple holds Arguments
+
+
+@dataclass(frozen=True)
+class Input:
+    kind: str  # PARAMETER | BUFFER | CONSTANT | INPUT
+    key: str  # its array's key ("" for the images)
+
+
+@dataclass(frozen=True)
+class Node:
+    target: str  # an allowed operation (ALLOWED_OPS)
+    args: tuple  # one Argument per schema argument, in schema order (DEFAULT where the graph left it out)
+    module: str  # the module path the export recorded (the layer table's name), "" when none
+    module_type: str
+    shape: tuple[int, ...] | None  # BATCH for the free batch dimension
+    dtype: str | None
+
+
+@dataclass(frozen=True)
+class Graph:
+    inputs: tuple[Input, ...]
+    nodes: tuple[Node, ...]
+    output: Ref
+    arrays: dict  # key -> numpy array, for every input but the images
+
+    def node(self, ref: Ref) -> Node | None:
+        """The node behind a value; None for an input."""
+        return self.nodes[ref.index - len(self.inputs)] if ref.index >= len(self.inputs) else None
+
+
+SEVERAL = "Several"  # the type of getitem's first argument: the results of an operation that returns several
+
+
+@dataclass(frozen=True)
+class Parameter:
+    """One argument of an operation's schema (grader.graph.schemas)."""
+
+    name: str
+    type: str  # torch's: Tensor, Optional[Tensor], List[int], number, ScalarType, ...
+    size: int | None  # a fixed list size (int[2]), which one value may stand for
+    keyword: bool  # keyword-only
+    required: bool
+
+
+@functools.cache
+def schemas() -> dict[str, tuple[Parameter, ...]]:
+    """The recorded arguments of every allowed ATen operation; Python's operations on sizes take two numbers (neg one),
+    and getitem takes one of several results (checked apart) and its index."""
+    table = {target: tuple(Parameter(**a) for a in schema["arguments"]) for target, schema in _recorded().items()}
+    operand = ("number", None, False, True)
+    for op in PYTHON_OPS:
+        table[op] = tuple(Parameter(name, *operand) for name in ("a", "b")[: 1 if op == "operator.neg" else 2])
+    table["operator.getitem"] = (Parameter("a", SEVERAL, None, False, True), Parameter("b", "int", None, False, True))
+    return table
+
+
+@functools.cache
+def _recorded() -> dict[str, dict]:
+    return json.loads((Path(__file__).with_name("schemas.json")).read_text())
+
+
+def returns(target: str) -> tuple[str, ...]:
+    """The types an operation returns (torch's), "int" for Python's operations on sizes."""
+    if target in PYTHON_OPS:
+        return ("Tensor",) if target == "operator.getitem" else ("int",)
+    return tuple(_recorded()[target]["returns"])
+
+
+def encode(graph: Graph) -> str:
+    """The typed graph as the JSON the trainer reads (its arrays travel apart, by key)."""
+    return json.dumps({"version": VERSION, "inputs": [[i.kind, i.key] for i in graph.inputs],
+                       "nodes": [[n.target, [_encode(a) for a in n.args], n.module, n.module_type,
+                                  None if n.shape is None else list(n.shape), n.dtype] for n in graph.nodes],
+                       "output": graph.output.index})
+
+
+def decode(text: str | bytes, arrays: dict) -> Graph:
+    """The graph `encode` wrote (the parent's own file: its form is already checked)."""
+    data = json.loads(text)
+    return Graph(tuple(Input(kind, key) for kind, key in data["inputs"]),
+                 tuple(Node(t, tuple(_decode(a) for a in args), m, mt, None if shape is None else tuple(shape), dt)
+                       for t, args, m, mt, shape, dt in data["nodes"]), Ref(data["output"]), arrays)
+
+
+def _encode(arg):
+    if isinstance(arg, tuple):
+        return [_encode(a) for a in arg]
+    if isinstance(arg, Ref):
+        return {"ref": arg.index}
+    if isinstance(arg, Named):
+        return {arg.kind: arg.name}
+    if arg is DEFAULT:
+        return {"default": True}
+    if isinstance(arg, float) and not math.isfinite(arg):
+        return {"float": str(arg)}
+    return arg
+
+
+def _decode(arg):
+    if isinstance(arg, list):
+        return tuple(_decode(a) for a in arg)
+    if isinstance(arg, dict):
+        (kind, value), = arg.items()
+        return Ref(value) if kind == "ref" else DEFAULT if kind == "default" else float(value) if kind == "float" else Named(kind, value)
+    return arg

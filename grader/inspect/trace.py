@@ -71,7 +71,8 @@ def trace_model(model: nn.Module, batch: torch.Tensor) -> tuple[dict, list[tuple
         "unused_layers": [names[id(m)] for m in _leaf_modules(model) if id(m) not in tracer.called],
         "unused_parameters": unused_parameters,
         "hidden_tensors": hidden,
-        "notes": tracer.notes,
+        "notes": tracer.notes + tracer.inactive_dropout,
+        "inactive_dropout": tracer.inactive_dropout,
     }
     return description, tensors
 
@@ -131,6 +132,7 @@ class _Tracer(TorchFunctionMode):
         self.statistics: set[int] = set()  # running mean/var tensors that batch norm used
         self.ops: list[dict] = []  # the architecture-relevant calls, in execution order
         self.notes: list[str] = []
+        self.inactive_dropout: list[str] = []  # one sentence per Dropout that runs but drops nothing
         self.receptive_field, self._jump, self._spatial_done = 1, 1, False
         self.layer_rf: dict[int, int] = {}
         self.output_shapes: dict[int, list[int]] = {}
@@ -185,7 +187,7 @@ class _Tracer(TorchFunctionMode):
             kind = "dropout" if p > 0 and training else "dropout_inactive"
             if kind == "dropout_inactive":
                 reason = "p = 0" if p <= 0 else "training=False"
-                self.notes.append(f"dropout in {layer} does nothing ({reason})")
+                self.inactive_dropout.append(f"dropout in {layer} does nothing ({reason})")
         elif name in ("adaptive_avg_pool2d", "adaptive_avg_pool1d"):
             size = _arg(args, kwargs, 1, "output_size", None)
             kind = "gap" if size in (1, (1, 1), [1, 1], (1,), [1]) else None

@@ -1,7 +1,7 @@
 """What to change, for the reports that explain a grade (HTML, Markdown), and the words every report shares: plain text,
 defined once."""
 
-from grader.sandbox.isolation import WEAK_ISOLATION
+from grader.results import WEAK_ISOLATION
 
 # What to change, keyed by criterion id (the rubric's) and by flag id. Unknown ids fall back to the detail alone.
 CRITERION_ADVICE = {

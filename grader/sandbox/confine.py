@@ -32,6 +32,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+JOB_PREFIX, JOB_LOCK = "grader-job-", "grader.lock"  # a job folder in the temp folder, and the lock its grader holds
 UID_FIRST, UID_COUNT = 2_100_000_000, 1_000_000  # uids no account uses: one per job, drawn at random
 CAP_LAST = 63  # every capability the kernel may know
 PR_SET_DUMPABLE, PR_CAPBSET_DROP, PR_SET_NO_NEW_PRIVS = 4, 24, 38
@@ -163,7 +164,6 @@ def _make_cgroups(name: str, processes: int, memory_bytes: int) -> tuple[list[Pa
 def _sweep(parent: Path) -> None:
     """Remove the cgroups of finished jobs that release() could not (a descendant not yet reaped then): a job's
     cgroup is named after its job folder, and a job whose folder is gone is over. rmdir refuses a busy one."""
-    from grader.sandbox.runner import JOB_PREFIX
 
     for folder in parent.glob(JOB_PREFIX + "*"):
         if not (Path(tempfile.gettempdir()) / folder.name).exists():

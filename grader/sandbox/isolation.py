@@ -23,15 +23,10 @@ import tempfile
 from pathlib import Path
 
 from grader.errors import IsolationUnavailable
-from grader.results import Flag
+from grader.protocol import AUTO, BWRAP, NONE, PROCESS, STRICT  # noqa: F401  (the names callers use as isolation.X)
+from grader.results import WEAK_ISOLATION
 
-AUTO, PROCESS, STRICT = "auto", "process", "strict"  # what the user asks for (--isolation)
-BWRAP, NONE = "bwrap", "none"  # what a report says was applied: BWRAP, PROCESS, or NONE (no worker ran)
 MODES = (AUTO, PROCESS, STRICT)
-WEAK_ISOLATION = "weak_isolation"  # the flag on every grade whose worker ran without bubblewrap
-WEAK_ISOLATION_FLAG = Flag(WEAK_ISOLATION, "graded with process isolation only (bubblewrap did not work here): the "
-                                           "submission could read files the grader's user can read, the MNIST labels "
-                                           "included; regrade with --isolation strict before trusting this grade")
 PACKAGE_ROOT = Path(__file__).resolve().parents[2]  # holds grader/, which the worker imports
 _SYSTEM = ("/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/etc/ld.so.cache", "/etc/alternatives", "/etc/localtime")
 
@@ -48,11 +43,6 @@ def resolve(mode: str) -> str:
         raise IsolationUnavailable(f"--isolation strict needs bubblewrap, and {why_not()}")
     _say_once(f"grader: bubblewrap isolation is off, every grade is flagged {WEAK_ISOLATION}: {why_not()}")
     return PROCESS
-
-
-def flags(applied: str) -> tuple[Flag, ...]:
-    """The flags a grade carries for the isolation it ran under."""
-    return (WEAK_ISOLATION_FLAG,) if applied == PROCESS else ()
 
 
 @functools.cache

@@ -2,8 +2,9 @@
 
 The worker is a fresh `python -I` process started from a fixed bootstrap, in its own session,
 in a temporary job folder, with an allow-listed environment, rlimits, stdin closed and its
-output going to files. Only JSON and `.npy`/`.npz` arrays (read with allow_pickle=False) come
-back, and every value is checked before the grade uses it.
+output going to files. What it leaves behind is read only through grader.boundary, into typed
+data; a file that is not what it must be raises BadWorkerData (after the worker is gone), for
+grader.api to grade.
 """
 
 from __future__ import annotations
@@ -23,16 +24,19 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+import safetensors.numpy
 
-from grader import numerics
+from grader import boundary, numerics
 from grader import protocol as P
+from grader.boundary import BadWorkerData
+from grader.graph import format as fmt
 from grader.load import Submission
+from grader.results import StageError
 from grader.rubric import Limits
-from grader.sandbox import channel, confine, isolation
+from grader.sandbox import confine, isolation
 
 POLL_SECONDS = 0.05
 DISK_CHECK_SECONDS = 0.2  # how often the job folder's size is measured: a disk filler overshoots by what it writes meanwhile
-JOB_PREFIX, JOB_LOCK = "grader-job-", "grader.lock"  # a job folder in the temp folder, and the lock its grader holds
 STARTUP_SECONDS = 180.0  # the worker's own start (importing torch) on a loaded machine; not the submission's time
 
 # Runs first in the worker, before any student code: limits, output caps, then the worker.
@@ -64,7 +68,7 @@ class CappedOutput:
 cap = int(sys.argv[3])
 sys.stdout, sys.stderr = CappedOutput(sys.stdout, cap), CappedOutput(sys.stderr, cap)
 sys.path.insert(0, sys.argv[4])
-from grader.sandbox.worker import main
+from grader.workers.process import main
 main(sys.argv[1])
 """
 
@@ -80,31 +84,28 @@ class EpochOutput:
 
 @dataclass(frozen=True)
 class WorkerRun:
-    inspection: dict | None  # the worker's trace, as JSON (types checked by the caller)
-    tensors: dict[str, np.ndarray]  # every tensor the manifest names, for counting
+    trace: P.Trace | None  # the model worker's trace
+    tensors: dict[str, np.ndarray]  # every tensor the trace's manifest names, for counting
     epochs: tuple[EpochOutput, ...]
-    error: dict | None  # {"stage", "message", "traceback"}
+    error: StageError | None  # what the worker reported, or how it ended (timeout, exit code, signal)
     device: str
     torch_version: str
     isolation: str
     output: str  # the tail of what the submission printed
     seconds: float
-    activations: list[dict]  # per-layer statistics after training (unchecked: see diagnose)
+    activations: tuple[P.LayerStat, ...]  # per-layer statistics after training
     feature_maps: dict[str, np.ndarray]  # conv layer name -> (C, H, W) for the sample digit
-    graph: dict | None = None  # the model worker's exported graph (unchecked: grader.inspect.graph checks it)
-    graph_arrays: dict[str, np.ndarray] | None = None
+    graph: fmt.Graph | None = None  # the model worker's exported graph, bound to torch's schemas
     export_failure: str = ""  # why the export failed, when it did
-    probe: dict | None = None  # the trainer's gradient check: feature -> bool (unchecked)
-
+    probe: dict[str, bool] | None = None  # the trainer's gradient check: feature -> bool
 
 
 @dataclass(frozen=True)
-class Graph:
-    """What the trainer gets: the checked graph, and the feature nodes whose gradients it reports."""
+class TrainerInput:
+    """What the trainer gets: the typed graph, and the nodes (positions) behind each feature for its gradient check."""
 
-    graph: dict
-    arrays: dict[str, np.ndarray]
-    features: dict[str, tuple[str, ...]]
+    graph: fmt.Graph
+    features: dict[str, tuple[int, ...]]
 
 
 @dataclass(frozen=True)
@@ -117,7 +118,7 @@ class TrainingData:
 
 
 def run_worker(
-    submission: Submission | Graph,
+    submission: Submission | TrainerInput,
     request: dict,
     limits: Limits,
     data: TrainingData | None = None,
@@ -125,13 +126,14 @@ def run_worker(
     isolation_mode: str = "auto",
 ) -> WorkerRun:
     """Run a worker to the end, a timeout, or a crash: the model worker on a Submission's files, or the trainer on a
-    Graph (it never sees the files). Never raises for the submission's faults (only IsolationUnavailable, when
-    strict isolation was asked for and cannot be had)."""
+    TrainerInput (it never sees the files). A worker's failure is the run's `error`; a file it left that is not
+    what it must be raises BadWorkerData once the worker and its processes are gone (and IsolationUnavailable
+    when strict isolation was asked for and cannot be had)."""
     applied = isolation.resolve(isolation_mode)
     _remove_abandoned_jobs()
-    job = Path(tempfile.mkdtemp(prefix=JOB_PREFIX))
+    job = Path(tempfile.mkdtemp(prefix=confine.JOB_PREFIX))
     try:
-        with open(job / JOB_LOCK, "w") as lock:
+        with open(job / confine.JOB_LOCK, "w") as lock:
             fcntl.flock(lock, fcntl.LOCK_EX)  # held while this grader lives; its death, SIGKILL included, frees it
             return _run(job, submission, request, limits, data, on_epoch, applied)
     finally:
@@ -141,11 +143,11 @@ def run_worker(
 def _remove_abandoned_jobs() -> None:
     """Delete the job folders of graders that were killed before they could (tens of MB of data each):
     their lock is free. A folder younger than a minute may be one whose grader has not locked it yet."""
-    for job in Path(tempfile.gettempdir()).glob(JOB_PREFIX + "*"):
+    for job in Path(tempfile.gettempdir()).glob(confine.JOB_PREFIX + "*"):
         try:
             if time.time() - job.stat().st_mtime < 60:
                 continue
-            with open(job / JOB_LOCK) as lock:
+            with open(job / confine.JOB_LOCK) as lock:
                 fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
                 shutil.rmtree(job, ignore_errors=True)
         except FileNotFoundError:  # its grader died between creating the folder and locking it
@@ -154,14 +156,14 @@ def _remove_abandoned_jobs() -> None:
             continue
 
 
-def _run(job, work: Submission | Graph, request, limits, data, on_epoch, applied: str) -> WorkerRun:
+def _run(job, work: Submission | TrainerInput, request, limits, data, on_epoch, applied: str) -> WorkerRun:
     for folder in (job / P.OUT, job / "home", job / "tmp", job / P.DATA):
         folder.mkdir()
-    trainer = isinstance(work, Graph)
+    trainer = isinstance(work, TrainerInput)
     request = {**request, P.ROLE: P.TRAINER if trainer else P.MODEL}
-    if trainer:
-        np.savez(job / P.GRAPH_TENSORS, **work.arrays)
-        (job / P.GRAPH_FILE).write_text(json.dumps(work.graph))
+    if trainer:  # the typed graph the parent checked, never the model worker's file
+        safetensors.numpy.save_file(work.graph.arrays, job / P.TYPED_GRAPH_TENSORS)
+        (job / P.TYPED_GRAPH).write_text(fmt.encode(work.graph))
         request[P.FEATURES] = {k: list(v) for k, v in work.features.items()}
         workdir = job
     else:
@@ -221,42 +223,40 @@ def _run_confined(job, workdir: Path, request, limits, data, on_epoch, applied: 
         finally:
             _kill_tree(process, job.name, conf)
             watchdog.stop()
-        printed = channel.tail(output)
-    error = timeout or _read_error(job) or _exit_error(process.returncode, watch.stage, watch.done)
-    graph, graph_arrays, export_failure = (None, None, "") if trainer else _read_graph(job)
-    trains_here = grading and (trainer or (graph is None and watch.stage not in ("start", "load", "inspect")))
-    if error is None and trains_here and len(watch.epochs) != epochs_at_most + 1:
-        error = {"stage": "train", "message": watch.problem or "the worker stopped before training finished", "traceback": ""}
-    inspection, tensors = (None, {}) if trainer or watch.stage in ("start", "load") else _read_inspection(job)
-    if inspection is None and error is None and not trainer:
-        error = {"stage": "inspect", "message": "the worker returned no readable inspection", "traceback": ""}
-    activations, feature_maps = _read_activations(job) if error is None and trains_here else ([], {})
-    probe = _read_probe(job) if trainer and error is None else None
-    return WorkerRun(inspection, tensors, tuple(watch.epochs), error, watch.device, watch.torch_version, applied, printed,
-                     time.monotonic() - started, activations, feature_maps, graph, graph_arrays, export_failure, probe)
+        printed = boundary.tail(output)
+    if watch.bad is not None:
+        raise watch.bad
+    return _read_outputs(job, trainer, grading, watch, timeout, process.returncode, applied, printed, time.monotonic() - started)
 
 
-def _read_graph(job: Path) -> tuple[dict | None, dict | None, str]:
-    """(graph, arrays, "") when the export succeeded, (None, None, why) when it failed or sent something unreadable."""
+def _read_outputs(job: Path, trainer: bool, grading: bool, watch: _Watch, timeout: StageError | None, code: int | None,
+                  applied: str, printed: str, seconds: float) -> WorkerRun:
+    """What the finished worker left: its error, or what it must have written by the stage it reached."""
+    written = boundary.read_error(job)
+    error = timeout or (StageError(written.stage, written.message, written.traceback) if written else None) \
+        or _exit_error(code, watch.stage, watch.done)
+    inspected = not trainer and watch.stage not in ("start", "load")
+    if error is not None:  # the worker's failure is the grade; its trace, when readable, still shows the model
+        trace, tensors = _optional(boundary.read_inspection, job, (None, {})) if inspected else (None, {})
+        return WorkerRun(trace, tensors, tuple(watch.epochs), error, watch.device, watch.torch_version, applied, printed, seconds, (), {})
+    graph, export_failure = boundary.read_graph(job) if inspected else (None, "")
+    trace, tensors = boundary.read_inspection(job) if inspected else (None, {})
+    trains_here = grading and (trainer or graph is None)
+    if trains_here and len(watch.epochs) != watch.epochs_expected:
+        error = StageError(P.TRAIN, "the worker stopped before training finished", "")
+    activations, feature_maps = _optional(boundary.read_activations, job, ((), {})) if error is None and trains_here else ((), {})
+    probe = boundary.read_probe(job) if trainer else None
+    return WorkerRun(trace, tensors, tuple(watch.epochs), error, watch.device, watch.torch_version, applied, printed,
+                     seconds, activations, feature_maps, graph, export_failure, probe)
+
+
+def _optional(read, job: Path, otherwise):
+    """What only the report shows (the look inside the trained model; the trace of a model that failed):
+    anything malformed is simply left out."""
     try:
-        graph = channel.read_json(job / P.GRAPH_FILE)
-    except channel.BadOutput:
-        return None, None, ""  # the worker did not get that far
-    if isinstance(graph, dict) and "failed" in graph:
-        return None, None, str(graph["failed"])[:300] or "the export failed"
-    try:
-        return graph, channel.load_arrays(job / P.GRAPH_TENSORS), ""
-    except channel.BadOutput as e:
-        return None, None, f"the exported tensors are unreadable or too large ({e})"
-
-
-def _read_probe(job: Path) -> dict | None:
-    try:
-        probe = channel.read_json(job / P.PROBE)
-        answer = probe.get(P.FEATURES)
-        return {str(k)[:20]: v is True for k, v in answer.items()} if isinstance(answer, dict) else None
-    except (channel.BadOutput, AttributeError):
-        return None
+        return read(job)
+    except BadWorkerData:
+        return otherwise
 
 
 def _copy_submission(submission: Submission, target: Path) -> None:
@@ -271,22 +271,27 @@ class _Watch:
 
     Stages only move forward and each epoch is counted once, so replaying events cannot reset a
     timer; an overall deadline (the sum of every stage's limit) caps the run whatever it writes.
+    An event or predictions file that is not what it must be stops the watch (`bad`).
     """
 
     def __init__(self, job: Path, limits: Limits, on_epoch, images: int, epochs: int,
                  on_deadline: Callable[[float], None] = lambda t: None, disk_check: Callable[[], str] = lambda: ""):
         self.job, self.limits, self.on_epoch, self.images = job, limits, on_epoch, images
         self.on_deadline, self.disk_check, self._disk_checked = on_deadline, disk_check, 0.0
-        self.stage, self.since, self.done, self.problem = "start", time.monotonic(), False, ""
+        self.stage, self.since, self.done = "start", time.monotonic(), False
         self.deadline = (self.since + STARTUP_SECONDS + limits.load_seconds + 2 * limits.inspect_seconds  # inspect, export
                          + (epochs + 1) * limits.epoch_seconds)
         self.epochs: list[EpochOutput] = []
+        self.epochs_expected = epochs + 1  # epoch 0, the untrained model, then each epoch trained
         self.device = self.torch_version = ""
+        self.bad: BadWorkerData | None = None
         self._offset = 0
 
-    def follow(self, process: subprocess.Popen) -> dict | None:
+    def follow(self, process: subprocess.Popen) -> StageError | None:
+        """Watch until the worker ends (None), or a limit ends it (the error), or it writes something bad (None; see `bad`)."""
         while process.poll() is None:
-            self._read_events()
+            if not self._read_events():
+                return None
             limit = self._limit()
             now = time.monotonic()
             self.on_deadline(min(self.since + limit, self.deadline))  # the watchdog's copy, for a stopped grader
@@ -295,89 +300,53 @@ class _Watch:
             if now - self._disk_checked > DISK_CHECK_SECONDS:
                 self._disk_checked = now
                 if problem := self.disk_check():
-                    return {"stage": _error_stage(self.stage), "message": problem, "traceback": ""}
+                    return StageError(_error_stage(self.stage), problem, "")
             time.sleep(POLL_SECONDS)
-        self._read_events()
-        if time.monotonic() > min(self.since + self._limit(), self.deadline):  # the watchdog killed it while we were stopped
-            return self._timed_out(self._limit())
+        if self._read_events() and time.monotonic() > min(self.since + self._limit(), self.deadline):
+            return self._timed_out(self._limit())  # the watchdog killed it while we were stopped
         return None
 
     def _limit(self) -> float:
         return {"start": STARTUP_SECONDS, "load": self.limits.load_seconds, "inspect": self.limits.inspect_seconds,
                 "export": self.limits.inspect_seconds, "done": 10.0}.get(self.stage, self.limits.epoch_seconds)  # done: time to exit
 
-    def _timed_out(self, limit: float) -> dict:
+    def _timed_out(self, limit: float) -> StageError:
         doing = f"training (epoch {len(self.epochs)})" if self.stage == "train" else {
             "start": "starting the worker", "load": "loading the model", "inspect": "running the forward pass",
             "export": "exporting the model's graph"}.get(self.stage, "finishing")
-        return {"stage": _error_stage(self.stage), "message": f"timed out after {limit:.0f} s while {doing}", "traceback": ""}
+        return StageError(_error_stage(self.stage), f"timed out after {limit:.0f} s while {doing}", "")
 
-    def _read_events(self) -> None:
-        lines = channel.follow(self.job / P.EVENTS, self._offset)
-        self._offset += len(lines)
-        for line in lines.splitlines():
-            try:
-                event = json.loads(line)
-                self._apply(event if isinstance(event, dict) else {})
-            except (ValueError, TypeError, KeyError, channel.BadOutput) as e:
-                self.problem = self.problem or f"the worker returned malformed results ({e})"
+    def _read_events(self) -> bool:
+        """Apply the new events; False when one of them (or its predictions) is bad."""
+        try:
+            events, self._offset = boundary.read_events(self.job / P.EVENTS, self._offset, _error_stage(self.stage))
+            for event in events:
+                self._apply(event)
+        except BadWorkerData as e:
+            self.bad = e
+            return False
+        return True
 
-    def _apply(self, event: dict) -> None:
-        stage = event.get("stage")
+    def _apply(self, event: P.Event) -> None:
+        stage = event.stage
         if stage not in P.STAGES or P.STAGES.index(stage) < P.STAGES.index(self.stage):
             return  # unknown, or backwards: ignored
         if stage != self.stage:
             self.since = time.monotonic()
         self.stage = stage
         self.done = stage == "done"
-        if isinstance(event.get("device"), str):
-            self.device, self.torch_version = event["device"][:100], str(event.get("torch", ""))[:40]
-        if stage == "train" and self.images and event.get("epoch") == len(self.epochs):  # check runs train nothing
+        if event.device is not None:
+            self.device, self.torch_version = event.device[:100], (event.torch or "")[:40]
+        if stage == "train" and self.images and event.epoch == len(self.epochs):  # check runs train nothing
             epoch = len(self.epochs)
-            predictions = channel.read_predictions(self.job / P.predictions_file(epoch), self.images)
-            loss, first, seconds = (event.get(k) for k in ("train_loss", "first_loss", "seconds"))
-            result = EpochOutput(epoch, _number(loss), _number(first), _number(seconds) or 0.0, predictions)
+            predictions = boundary.read_predictions(self.job / P.predictions_file(epoch), self.images)
+            result = EpochOutput(epoch, event.train_loss, event.first_loss, event.seconds or 0.0, predictions)
             self.epochs.append(result)
             self.since = time.monotonic()  # each epoch has its own limit
             self.on_epoch(result)
 
 
-def _number(value) -> float | None:
-    return float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else None
-
-
-def _read_inspection(job: Path) -> tuple[dict | None, dict[str, np.ndarray]]:
-    try:
-        inspection = channel.read_json(job / P.INSPECTION)
-        return (inspection if isinstance(inspection, dict) else None), channel.load_arrays(job / P.TENSORS)
-    except channel.BadOutput:
-        return None, {}
-
-
-def _read_activations(job: Path) -> tuple[list[dict], dict[str, np.ndarray]]:
-    """The optional look inside the trained model; anything malformed is simply left out."""
-    try:
-        described = channel.read_json(job / P.ACTIVATIONS)
-        arrays = channel.load_arrays(job / P.FEATURE_MAPS)
-        names = [str(name)[:100] for name in described["feature_maps"]][: len(arrays)]
-        maps = {name: arrays[f"m{i}"].astype(np.float32) for i, name in enumerate(names)
-                if f"m{i}" in arrays and arrays[f"m{i}"].ndim == 3 and arrays[f"m{i}"].dtype.kind == "f"}
-        stats = [s for s in described["stats"] if isinstance(s, dict)][:500]
-        return stats, maps
-    except (channel.BadOutput, KeyError, TypeError):
-        return [], {}
-
-
-def _read_error(job: Path) -> dict | None:
-    try:
-        error = channel.read_json(job / P.ERROR)
-        stage = error.get("stage") if error.get("stage") in ("load", "inspect", "train") else "load"
-        return {"stage": stage, "message": str(error.get("message", ""))[:500], "traceback": str(error.get("traceback", ""))[:8000]}
-    except (channel.BadOutput, AttributeError):
-        return None
-
-
-def _exit_error(code: int | None, stage: str, done: bool) -> dict | None:
+def _exit_error(code: int | None, stage: str, done: bool) -> StageError | None:
     if code == 0 and done:
         return None
     doing = {"start": "while starting", "load": "while importing or constructing the model", "inspect": "during the forward pass",
@@ -386,12 +355,12 @@ def _exit_error(code: int | None, stage: str, done: bool) -> dict | None:
         name = signal.Signals(-code).name
         why = {"SIGKILL": "killed (out of memory?)", "SIGXCPU": "stopped: CPU time limit reached", "SIGXFSZ": "stopped: it wrote too much",
                "SIGSEGV": "crashed (segmentation fault)"}.get(name, f"ended by {name}")
-        return {"stage": _error_stage(stage), "message": f"the worker was {why} {doing}", "traceback": ""}
-    return {"stage": _error_stage(stage), "message": f"the submission ended the process (exit code {code}) {doing}", "traceback": ""}
+        return StageError(_error_stage(stage), f"the worker was {why} {doing}", "")
+    return StageError(_error_stage(stage), f"the submission ended the process (exit code {code}) {doing}", "")
 
 
 def _error_stage(stage: str) -> str:
-    return {"start": "load", "export": "inspect", "done": "train"}.get(stage, stage)
+    return {"start": P.LOAD, "export": P.INSPECT, "done": P.TRAIN}.get(stage, stage)
 
 
 def _kill_tree(process: subprocess.Popen, job_name: str, conf: confine.Confinement) -> None:

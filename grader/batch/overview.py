@@ -18,8 +18,8 @@ from grader.batch.similarity import similar_groups
 from grader.report import json as json_report
 from grader.report import templates
 from grader.report.charts import svg
+from grader.results import WEAK_ISOLATION
 from grader.rubric import Rubric
-from grader.sandbox.isolation import WEAK_ISOLATION
 
 BAR, THRESHOLD = "#2563eb", "#dc2626"
 ACCURACY_WINDOW = 3.0  # the accuracy histogram spans this many points below the rubric threshold, at least

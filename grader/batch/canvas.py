@@ -14,8 +14,8 @@ from __future__ import annotations
 import csv
 from pathlib import Path
 
+from grader.batch.csv import inert, points
 from grader.batch.roster import Person
-from grader.report.csv import inert, points
 from grader.rubric import Rubric
 
 STUDENT_COLUMNS = ("Student", "ID", "SIS User ID", "SIS Login ID", "Section")

@@ -17,9 +17,9 @@ from __future__ import annotations
 import csv
 from pathlib import Path
 
+from grader.batch.csv import inert, points
 from grader.batch.roster import Person
 from grader.report import json as json_report
-from grader.report.csv import inert, points
 from grader.rubric import Rubric
 
 IDENTIFIER_COLUMNS = {"email": "Email address", "sis_id": "ID number"}  # roster column -> Moodle's name for the user field

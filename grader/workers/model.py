@@ -1,0 +1,125 @@
+"""The untrusted model worker: load the submission, build the model, trace one forward pass, export its graph.
+
+It runs the student's code, so nothing it writes is believed: the parent reads every file through
+grader.boundary. Only when the export fails does it train the model itself (flagged untrusted_training).
+"""
+
+from __future__ import annotations
+
+import inspect as pyinspect
+from pathlib import Path
+
+from grader import protocol as P
+from grader.workers import trainer
+
+INSPECT_BATCH = 4  # images in the traced forward pass: small, and > 1 so BatchNorm can train
+
+
+def run(job: Path, request: dict, device, enter, state: dict) -> None:
+    """The untrusted part: load, build, trace, export; train the model itself only when the export failed."""
+    import msgspec
+    import torch
+    from safetensors.numpy import save_file
+
+    from grader.graph.export import ExportFailed, export_graph
+    from grader.graph.format import ALLOWED_OPS
+    from grader.inspect import trace as inspect
+    from grader.load import importer as load
+    from grader.rubric import recipe_from_dict
+
+    recipe = recipe_from_dict(request[P.RECIPE])
+    untouched = _snapshot()
+    cls, state["importer"] = load.import_model_class(request[P.ROOT], request[P.FILE], request[P.MODEL_CLASS])
+    torch.manual_seed(recipe.seed)
+    model = _construct(cls)
+
+    state["stage"] = "inspect"
+    enter("inspect", model_class=cls.__name__)
+    batch = torch.randn(INSPECT_BATCH, 1, 28, 28, generator=torch.Generator().manual_seed(0))
+    description, tensors = inspect.trace_model(model, batch)
+    _check_untouched(untouched)
+    description["model_class"] = cls.__name__
+    description["notes"] = state["importer"].notes + description["notes"]
+    description["summary"] = _summary(model)
+    description["tensors"] = [{**entry, "key": f"t{i}"} for i, (entry, _) in enumerate(tensors)]
+    save_file({f"t{i}": t.detach().cpu().float().numpy() for i, (_, t) in enumerate(tensors)}, job / P.TENSORS)
+    (job / P.INSPECTION).write_bytes(msgspec.json.encode(description))
+
+    enter("export")
+    try:
+        graph, arrays = export_graph(model, batch)
+        refused = sorted({n["target"] for n in graph["nodes"]} - ALLOWED_OPS)
+        if refused:
+            raise ExportFailed(f"the graph uses operations the trainer does not run: {', '.join(refused)[:200]}")
+        save_file(arrays, job / P.GRAPH_TENSORS)
+        (job / P.GRAPH_FILE).write_bytes(msgspec.json.encode(graph))
+    except ExportFailed as e:
+        (job / P.GRAPH_FILE).write_bytes(msgspec.json.encode({"failed": str(e)}))
+        if request[P.MODE] == P.GRADE:  # the fallback: the submission's own code trains, flagged untrusted_training
+            state["stage"] = "train"
+            trainer.train_and_report(job, model, recipe, request, device, enter)
+            _check_untouched(untouched)
+            from grader.inspect.trace import activation_profile
+            trainer.write_profile(job, *activation_profile(model, trainer.profile_images(job, device)))
+
+
+def _construct(cls):
+    signature = pyinspect.signature(cls.__init__)
+    required = [
+        name for name, p in list(signature.parameters.items())[1:]
+        if p.default is p.empty and p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)
+    ]
+    if required:
+        raise ConstructError(f"{cls.__name__}() needs the argument(s) {', '.join(required)}; the grader builds the model "
+                             f"as {cls.__name__}() with no arguments, so give each a default value")
+    return cls()
+
+
+class ConstructError(Exception):
+    """The model class cannot be constructed with no arguments."""
+
+
+class TamperError(Exception):
+    """The submission replaced functions the worker uses to report its results."""
+
+
+def _guarded() -> dict:
+    """What the worker reports its results with: a submission has no business replacing any of it."""
+    import builtins
+    import pathlib
+
+    import msgspec
+    import safetensors.numpy
+
+    from grader import train
+    from grader.inspect import trace
+
+    return {"open": (builtins, "open"), "msgspec.json.encode": (msgspec.json, "encode"),
+            "safetensors.numpy.save_file": (safetensors.numpy, "save_file"),
+            "Path.write_bytes": (pathlib.Path, "write_bytes"), "trace_model": (trace, "trace_model"),
+            "collect_tensors": (trace, "_collect_tensors"), "train": (train, "train")}
+
+
+def _snapshot() -> dict:
+    return {name: getattr(owner, attr) for name, (owner, attr) in _guarded().items()}
+
+
+def _check_untouched(snapshot: dict) -> None:
+    """Defense in depth, not a guarantee: the grade's numbers are computed in the parent, and bubblewrap
+    keeps the worker from anything else."""
+    changed = [name for name, (owner, attr) in _guarded().items() if getattr(owner, attr) is not snapshot[name]]
+    if changed:
+        raise TamperError(f"the submission replaced the grader's own functions ({', '.join(changed)}); it cannot be graded")
+
+
+def _summary(model) -> str:
+    """torchinfo's layer summary; advisory, so a failure here only says why."""
+    try:
+        import torchinfo
+
+        return str(torchinfo.summary(model, input_size=(2, 1, 28, 28), verbose=0, device="cpu",
+                                     col_names=("output_size", "num_params"), mode="eval"))
+    except Exception as e:
+        return f"(torchinfo could not summarize this model: {type(e).__name__}: {e})"
+
+

@@ -1,0 +1,79 @@
+"""The trusted trainer: the exported graph, rebuilt, probed, trained and evaluated by the grader's own code alone.
+
+It never sees the submission's files: it reads the typed graph the parent wrote and the data, and writes
+the gradient probe, one predictions file per epoch, and the per-layer look inside the trained model.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import msgspec
+from safetensors.numpy import save_file
+
+from grader import protocol as P
+
+PROFILE_IMAGES = 256  # evaluation images behind the per-layer activation statistics
+
+
+def run(job: Path, request: dict, device, enter) -> None:
+    """The trusted part: the exported graph, trained and evaluated by the grader's own code alone."""
+    import numpy as np
+    from safetensors.numpy import load_file
+
+    from grader.graph import build
+    from grader.graph import format as fmt
+    from grader.rubric import recipe_from_dict
+
+    graph = fmt.decode((job / P.TYPED_GRAPH).read_bytes(), load_file(job / P.TYPED_GRAPH_TENSORS))
+    model = build.GraphModel(graph).to(device)
+    recipe = recipe_from_dict(request[P.RECIPE])
+    if request[P.MODE] == P.CHECK:  # no data in a check: random digits show a feature multiplied by zero just as well
+        generator = np.random.default_rng(0)
+        images, labels = generator.integers(0, 256, (recipe.batch_size, 28, 28), np.uint8), generator.integers(0, 10, recipe.batch_size)
+    else:
+        images, labels = (np.load(job / P.DATA / f"{k}.npy", allow_pickle=False)[: recipe.batch_size] for k in ("train_images", "train_labels"))
+    probe = build.feature_gradients(graph, model, images, labels, request[P.FEATURES], device)
+    (job / P.PROBE).write_bytes(msgspec.json.encode({P.FEATURES: probe}))
+    if request[P.MODE] == P.CHECK:
+        return
+    train_and_report(job, model, recipe, request, device, enter)
+    write_profile(job, *build.activation_profile(graph, model, profile_images(job, device)))
+
+
+def train_and_report(job: Path, model, recipe, request: dict, device, enter) -> None:
+    import numpy as np
+    import torch
+
+    from grader import train
+
+    enter("train")  # the model worker's fallback enters training here; each epoch's event follows its predictions
+    arrays = {k: np.load(job / P.DATA / f"{k}.npy", allow_pickle=False) for k in P.DATA_FILES}
+    torch.manual_seed(recipe.seed)  # dropout draws from the global generator: same start for every run
+
+    def report(result) -> None:
+        save_file({P.PREDICTIONS: result.predictions}, job / P.predictions_file(result.epoch))
+        enter("train", epoch=result.epoch, train_loss=result.train_loss, first_loss=result.first_loss, seconds=result.seconds)
+
+    train.train(model, arrays["train_images"], arrays["train_labels"], arrays["eval_images"], recipe, request[P.EPOCHS], device, report)
+
+
+def profile_images(job: Path, device):
+    """The first evaluation images, normalized: the sample digit of the report is the first."""
+    import numpy as np
+    import torch
+
+    from grader import train
+
+    images = np.load(job / P.DATA / "eval_images.npy", allow_pickle=False)[:PROFILE_IMAGES]
+    return train.normalize(torch.from_numpy(images)).to(device)
+
+
+def write_profile(job: Path, stats: list[dict], maps: dict) -> None:
+    """A look inside the trained model, for the report: per-layer statistics and each conv layer's maps."""
+    import numpy as np
+
+    save_file({f"m{i}": m.numpy().astype(np.float16) for i, m in enumerate(maps.values())}, job / P.FEATURE_MAPS)
+    (job / P.ACTIVATIONS).write_bytes(msgspec.json.encode({"stats": stats, "feature_maps": list(maps)}))
+
+
