@@ -21,6 +21,7 @@ import numpy as np
 from grader import __version__, numerics
 from grader import data as mnist
 from grader import protocol as P
+from grader.errors import UsageError
 from grader.evaluate import accuracy, diagnose, evaluate
 from grader.evaluation_set import prepare as prepare_evaluation_set
 from grader.evaluation_set import secret_seeds
@@ -83,7 +84,11 @@ def grade(
     rubric = rubric or load_rubric(DEFAULT_RUBRIC)
     recipe = rubric.recipe
     if epochs is not None and not 1 <= epochs <= recipe.epochs:
-        raise ValueError(f"--epochs must be between 1 and the rubric's {recipe.epochs}")
+        raise UsageError(f"--epochs must be between 1 and the rubric's {recipe.epochs}")
+    if train_limit is not None and train_limit < 1:
+        raise UsageError("--train-limit must be at least 1")
+    if cores is not None and cores < 1:
+        raise UsageError("--threads must be at least 1")
     split = split or mnist.load_split(mnist.find_mnist(data_dir), recipe.split, train_limit)
     return _run(path, rubric, model_class, mode="grade", split=split, epochs=epochs or recipe.epochs, device=device,
                 cores=cores or os.cpu_count() or 1, on_progress=on_progress, isolation=isolation, defer_borderline=defer_borderline,

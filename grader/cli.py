@@ -15,7 +15,7 @@ from rich.markup import escape
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
 from grader import __version__, api, platforms
-from grader.errors import GraderError
+from grader.errors import UsageError
 from grader.report import gradescope as gradescope_report
 from grader.report import json as json_report
 from grader.report import terminal
@@ -131,7 +131,7 @@ def main(argv: list[str] | None = None) -> int:
             grade = api.check(args.submission, rubric, args.model_class, isolation=args.isolation)
         else:
             grade = _grade_with_progress(args, rubric, console)
-    except (GraderError, ValueError) as e:
+    except UsageError as e:
         print(f"grader: {e}", file=sys.stderr)  # plain: one line, never wrapped or read as markup
         if files:  # CI still gets a result to read: an error, not a missing file
             failed = platforms.usage_error_grade(args.submission, args.rubric, args.command, str(e))
@@ -175,13 +175,13 @@ def _grade_with_progress(args, rubric, console: Console):
 
 def _reference(args, rubric, console: Console) -> int:
     if (args.epochs or args.train_limit) and Path(args.out).resolve() == api.REFERENCE_RESULTS.resolve():
-        raise GraderError("a shortened run (--epochs, --train-limit) must not replace the recorded reference: pass --out")
+        raise UsageError("a shortened run (--epochs, --train-limit) must not replace the recorded reference: pass --out")
 
     def show(seed: int, p: api.Progress) -> None:
         console.print(f"seed {seed} epoch {p.epoch}/{p.epochs}: validation {p.validation_accuracy:.2f}% ({p.seconds:.0f} s)")
 
     if args.workers < 1:
-        raise GraderError("--workers must be at least 1")
+        raise UsageError("--workers must be at least 1")
     record = api.run_reference(args.seeds, rubric, on_progress=show, workers=args.workers,
                                data_dir=args.data_dir, epochs=args.epochs, train_limit=args.train_limit, device=args.device)
     Path(args.out).write_text(json.dumps(record, indent=2) + "\n")
@@ -194,9 +194,9 @@ def _batch(args, rubric, console: Console) -> int:
     from grader.batch import BatchOptions, LmsExports, discover, grade_class, roster
 
     if args.workers < 1:
-        raise GraderError("--workers must be at least 1")
+        raise UsageError("--workers must be at least 1")
     if (args.roster or args.assignment) and not (args.canvas or args.moodle):
-        raise GraderError("--roster and --assignment are for the LMS gradebooks: add --canvas PATH or --moodle PATH")
+        raise UsageError("--roster and --assignment are for the LMS gradebooks: add --canvas PATH or --moodle PATH")
     options = BatchOptions(args.workers, args.executor, args.ray_address, args.gpu_fraction, args.force, args.data_dir,
                            args.epochs, args.train_limit, args.device, args.isolation)
     exports = LmsExports(Path(args.canvas) if args.canvas else None, Path(args.moodle) if args.moodle else None, args.assignment,

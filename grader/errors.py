@@ -1,24 +1,25 @@
 """The grader's own errors. Only the CLI turns them into messages and exit codes.
 
-A broken submission is never one of these: it becomes a graded error in the report.
+A broken submission is never one of these: it becomes a graded error in the report. Nor is a bug of the grader:
+`grader.api` grades any other exception as the failure of stage `grader`.
 """
 
 
-class GraderError(Exception):
-    """Base class: a problem with how the grader was invoked or set up, not with a submission."""
+class UsageError(Exception):
+    """Base class: how the grader was invoked or set up (an option, a path, the rubric, the data), not a submission."""
 
 
-class RubricError(GraderError):
+class RubricError(UsageError):
     """The rubric file is missing, not TOML, or has an unknown key or a wrong type."""
 
 
-class DataNotFound(GraderError):
+class DataNotFound(UsageError):
     """The MNIST IDX files are not where the grader looks, and could not be downloaded."""
 
 
-class SubmissionNotFound(GraderError):
+class SubmissionNotFound(UsageError):
     """The submission path does not exist or holds nothing the grader can load."""
 
 
-class IsolationUnavailable(GraderError):
+class IsolationUnavailable(UsageError):
     """Strict isolation was required but bubblewrap does not work on this machine."""

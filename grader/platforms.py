@@ -19,7 +19,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from grader import api
-from grader.errors import DataNotFound, GraderError
+from grader.errors import DataNotFound, UsageError
 from grader.report import classroom, classroom50, junit, markdown, prairielearn
 from grader.report import gradescope as gradescope_report
 from grader.results import Grade
@@ -42,7 +42,7 @@ def safe_grade(submission: str | Path, rubric_path: str | Path = DEFAULT_RUBRIC,
         return api.grade(submission, rubric, model_class, **options)
     except DataNotFound as e:  # the grader's setup, not the submission: "evaluate" tells the student to report it
         return api.failed_grade(submission, rubric, mode, f"the grader found no MNIST data (not your submission's fault): {e}", "evaluate")
-    except (GraderError, ValueError) as e:  # SubmissionNotFound above all: nothing the grader can load
+    except (UsageError, ValueError) as e:  # SubmissionNotFound above all: nothing the grader can load
         return api.failed_grade(submission, rubric, mode, str(e), "load")
     except Exception as e:  # noqa: BLE001  (a bug in the grader is reported, never raised)
         return api.failed_grade(submission, rubric, mode, f"the grader itself failed (a bug in the grader, not in your "
@@ -76,7 +76,7 @@ class ReportFiles:
     classroom50_identity: classroom50.Identity | None = None  # read from the runner's environment before grading
 
     def with_identity(self, environ: Mapping[str, str]) -> ReportFiles:
-        """These files with Classroom 50's identity from `environ` when its result is asked for; GraderError when it is not there."""
+        """These files with Classroom 50's identity from `environ` when its result is asked for; UsageError when it is not there."""
         return replace(self, classroom50_identity=classroom50.identity(environ)) if self.classroom50 else self
 
 

@@ -16,7 +16,7 @@ from pathlib import Path
 
 from grader import api, numerics
 from grader.data import MnistSplit
-from grader.errors import GraderError
+from grader.errors import UsageError
 from grader.report import json as json_report
 from grader.results import Grade
 from grader.rubric import Rubric, load_rubric
@@ -39,7 +39,7 @@ def grade_job(job: Job, rubric: Rubric, split: MnistSplit | None, device: str) -
     try:
         grade = api.grade(job.path, rubric, epochs=job.epochs, train_limit=job.train_limit, device=device, split=split,
                           isolation=job.isolation, defer_borderline=job.earlier is None, earlier=job.earlier, cores=job.cores)
-    except GraderError as e:  # the submission itself is unusable (say, a folder with several model files)
+    except UsageError as e:  # the submission itself is unusable (say, a folder with several model files)
         grade = api.failed_grade(job.path, rubric, "grade", str(e))
     except Exception as e:  # a bug of ours must not stop the class's batch either
         grade = api.failed_grade(job.path, rubric, "grade", f"internal grader error: {type(e).__name__}: {e}",
@@ -81,7 +81,7 @@ def run_ray(jobs: list[Job], rubric: Rubric, address: str | None, gpu_fraction: 
     try:
         import ray
     except ImportError:
-        raise GraderError("--executor ray needs Ray: pip install '.[ray]'") from None
+        raise UsageError("--executor ray needs Ray: pip install '.[ray]'") from None
     ray.init(address=address, ignore_reinit_error=True, include_dashboard=False, log_to_driver=False)
     has_gpu = ray.cluster_resources().get("GPU", 0) > 0
     remote = ray.remote(num_cpus=numerics.THREADS, num_gpus=gpu_fraction if has_gpu else 0)(_ray_task)
