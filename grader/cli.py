@@ -1,5 +1,6 @@
 """The `grader` command: parses arguments, calls the library, prints. Exit codes: 0 every scored
-criterion passed, 1 a criterion failed or the submission errored, 2 a usage error."""
+criterion passed, 1 a criterion failed, the submission errored or the grader itself failed (a bug: one
+line here, and every report asked for says so), 2 a usage error."""
 
 from __future__ import annotations
 
@@ -8,6 +9,8 @@ import json
 import os
 import sys
 import threading
+import traceback
+from collections.abc import Callable
 from pathlib import Path
 
 from rich.console import Console
@@ -21,6 +24,8 @@ from grader.report import json as json_report
 from grader.report import terminal
 from grader.rubric import DEFAULT_RUBRIC, load_rubric
 from grader.sandbox import isolation
+
+PACKAGE = Path(__file__).resolve().parent
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -115,6 +120,14 @@ def threads_option(p: argparse.ArgumentParser) -> None:
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     console = Console(stderr=False)
+    try:
+        return _command(args, console)
+    except Exception as e:  # noqa: BLE001  (a bug of the grader outside a grade, which api grades: one line, never a bare traceback)
+        print(f"grader: {_bug(e)}", file=sys.stderr)
+        return 1
+
+
+def _command(args, console: Console) -> int:
     if args.command == "gradescope":
         return _gradescope(args, console)
     files = platforms.ReportFiles(args.markdown, args.junit, args.classroom, args.classroom_max_score, args.classroom50,
@@ -134,27 +147,59 @@ def main(argv: list[str] | None = None) -> int:
     except UsageError as e:
         print(f"grader: {e}", file=sys.stderr)  # plain: one line, never wrapped or read as markup
         if files:  # CI still gets a result to read: an error, not a missing file
-            failed = platforms.usage_error_grade(args.submission, args.rubric, args.command, str(e))
-            _write_files(failed, args, files, console=None)
+            failed = platforms.usage_error_grade(args.submission, args.rubric, args.command, e)
+            _say(_write_files(failed, args, files, console=None))
         return 2
-    terminal.render(grade, console, verbose=args.verbose)
-    _write_files(grade, args, files, console)
-    return 0 if grade.passed else 1
+    failures = []
+    try:
+        terminal.render(grade, console, verbose=args.verbose)
+    except Exception as e:  # noqa: BLE001  (a renderer's bug costs its own report, never the files)
+        failures.append(f"the terminal report failed: {_bug(e)}")
+    failures += _write_files(grade, args, files, console)
+    _say(failures)
+    return 0 if grade.passed and not failures else 1
 
 
-def _write_files(grade, args, files: platforms.ReportFiles, console: Console | None) -> None:
-    """Every report file the command line asked for; `console` says where each went (None: quietly)."""
-    say = console.print if console else lambda text: None
-    if args.json:
-        Path(args.json).write_text(json_report.render(grade))
-        say(f"[dim]JSON report written to {args.json}[/]")
-    if args.html:
+def _write_files(grade, args, files: platforms.ReportFiles, console: Console | None) -> list[str]:
+    """Write every report file the command line asked for, each on its own: one that fails (a renderer's bug) is
+    left out, the others are still written. Returns what failed, one line each; `console` says where each went
+    (None: quietly)."""
+    def html() -> str:
         from grader.report import html  # matplotlib and jinja2 load only when asked for
 
-        Path(args.html).write_text(html.render(grade))
-        say(f"[dim]HTML report written to {args.html}[/]")
-    for path in platforms.write_reports(grade, files):
-        say(f"[dim]report written to {path}[/]")
+        return html.render(grade)
+
+    asked: list[tuple[str, str, Callable[[], str]]] = [
+        (name, path, render) for name, path, render in (("JSON report", args.json, lambda: json_report.render(grade)),
+                                                        ("HTML report", args.html, html)) if path]
+    asked += [("report", path, render) for path, render in platforms.reports(grade, files)]
+    failures = []
+    for name, path, render in asked:
+        try:
+            Path(path).parent.mkdir(parents=True, exist_ok=True)  # PrairieLearn does not create /grade/results
+            Path(path).write_text(render(), encoding="utf-8")
+        except OSError as e:
+            failures.append(f"cannot write {path}: {e.strerror or e}")
+            continue
+        except Exception as e:  # noqa: BLE001  (a renderer's bug costs its own report only)
+            failures.append(f"{path} not written: {_bug(e)}")
+            continue
+        if console:
+            console.print(f"[dim]{name} written to {escape(path)}[/]")
+    return failures
+
+
+def _bug(e: Exception) -> str:
+    """A bug of the grader outside a grade, in one line: what was raised, and where in the grader."""
+    frames = [f for f in traceback.extract_tb(e.__traceback__) if Path(f.filename).is_relative_to(PACKAGE)]
+    where = f" (at {Path(frames[-1].filename).relative_to(PACKAGE.parent)}:{frames[-1].lineno})" if frames else ""
+    message = str(e).replace("\n", " ")
+    return f"the grader itself failed (a bug in the grader): {type(e).__name__}: {message}{where}"
+
+
+def _say(failures: list[str]) -> None:
+    for failure in failures:
+        print(f"grader: {failure}", file=sys.stderr)
 
 
 def _grade_with_progress(args, rubric, console: Console):

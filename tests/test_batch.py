@@ -81,6 +81,27 @@ def test_batch_grades_everyone_once_and_resumes(class_folder, rubric, mnist_dir,
     assert (changed.graded, changed.skipped) == (1, 4)
 
 
+def test_a_bug_of_the_grader_is_that_students_error_and_the_batch_moves_on(rubric, mnist_dir, tmp_path, monkeypatch):
+    folder = tmp_path / "class"
+    (folder / "dave").mkdir(parents=True)  # nothing to grade in it
+    shutil.copy("submissions/broken/syntax_error.py", folder / "bob.py")
+    shutil.copy("submissions/seed004_gap_8440.py", folder / "carol.py")
+    choose_model = api.choose_model
+
+    def buggy_for_carol(submission, wanted=""):
+        if submission.path.endswith("carol.py"):
+            raise KeyError("a bug in the grader")
+        return choose_model(submission, wanted)
+
+    monkeypatch.setattr(api, "choose_model", buggy_for_carol)
+    summary = grade_class(folder, rubric, tmp_path / "out", BatchOptions(**{**QUICK.__dict__, "data_dir": str(mnist_dir)}))
+    assert (summary.graded, summary.errors) == (3, 3)
+    errors = {s: json.loads((tmp_path / "out" / "reports" / f"{s}.json").read_text())["error"] for s in ("bob", "carol", "dave")}
+    assert {s: e["stage"] for s, e in errors.items()} == {"bob": "load", "carol": "grader", "dave": "load"}
+    assert errors["carol"]["message"].startswith("the grader itself failed (a bug in the grader, not in your submission): KeyError")
+    assert "Traceback" in errors["carol"]["traceback"] and "holds no .py file" in errors["dave"]["message"]
+
+
 def test_a_batch_killed_midway_resumes_without_regrading(class_folder, rubric, mnist_dir, tmp_path):
     out = tmp_path / "out"
     command = [sys.executable, "-m", "grader.cli", "batch", str(class_folder), "--out", str(out), "--workers", "1",

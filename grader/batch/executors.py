@@ -8,15 +8,15 @@ from __future__ import annotations
 
 import queue
 import tempfile
-import traceback
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, replace
 from pathlib import Path
 
 from grader import api, numerics
+from grader import protocol as P
 from grader.data import MnistSplit
-from grader.errors import UsageError
+from grader.errors import SubmissionNotFound, UsageError
 from grader.report import json as json_report
 from grader.results import Grade
 from grader.rubric import Rubric, load_rubric
@@ -35,15 +35,13 @@ class Job:
 
 def grade_job(job: Job, rubric: Rubric, split: MnistSplit | None, device: str) -> tuple[dict, str, Grade]:
     """Grade one submission exactly as `grader grade` would, but a borderline grade's extra seeds only when the job
-    says `earlier` (the second pass); any failure becomes a graded error."""
+    says `earlier` (the second pass). api grades the submission's faults and the grader's own bugs; another usage
+    error (strict isolation without bubblewrap, say) is the whole batch's, and stops it."""
     try:
         grade = api.grade(job.path, rubric, epochs=job.epochs, train_limit=job.train_limit, device=device, split=split,
                           isolation=job.isolation, defer_borderline=job.earlier is None, earlier=job.earlier, cores=job.cores)
-    except UsageError as e:  # the submission itself is unusable (say, a folder with several model files)
-        grade = api.failed_grade(job.path, rubric, "grade", str(e))
-    except Exception as e:  # a bug of ours must not stop the class's batch either
-        grade = api.failed_grade(job.path, rubric, "grade", f"internal grader error: {type(e).__name__}: {e}",
-                                 traceback=traceback.format_exc()[-4000:])
+    except SubmissionNotFound as e:  # this student's folder holds nothing to grade: their error, and the batch moves on
+        grade = api.failed_grade(job.path, rubric, P.GRADE, str(e))
     report = {**json_report.to_dict(grade), "student": job.student}
     return report, _html(grade), grade
 
