@@ -1,12 +1,14 @@
 """The `grader` command: parses arguments, calls the library, prints. Exit codes: 0 every scored
 criterion passed, 1 a criterion failed, the submission errored or the grader itself failed (a bug: one
-line here, and every report asked for says so), 2 a usage error."""
+line here, and every report asked for says so), 2 a usage error, 128 + N stopped by signal N (130 Ctrl-C,
+143 SIGTERM)."""
 
 from __future__ import annotations
 
 import argparse
 import json
 import os
+import signal
 import sys
 import threading
 import traceback
@@ -18,12 +20,12 @@ from rich.markup import escape
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
 from grader import __version__, api, platforms
-from grader.errors import UsageError
+from grader.errors import Stopped, UsageError
 from grader.report import gradescope as gradescope_report
 from grader.report import json as json_report
 from grader.report import terminal
 from grader.rubric import DEFAULT_RUBRIC, load_rubric
-from grader.sandbox import isolation
+from grader.sandbox import isolation, runner
 
 PACKAGE = Path(__file__).resolve().parent
 
@@ -122,6 +124,10 @@ def main(argv: list[str] | None = None) -> int:
     console = Console(stderr=False)
     try:
         return _command(args, console)
+    except Stopped as e:
+        kept = f"; the grades recorded so far stay in {Path(args.out) / 'gradebook.sqlite'}" if args.command == "batch" else ""
+        print(f"grader: {e}: its workers were ended{kept}", file=sys.stderr)
+        return 128 + (e.signum or signal.SIGTERM)
     except Exception as e:  # noqa: BLE001  (a bug of the grader outside a grade, which api grades: one line, never a bare traceback)
         print(f"grader: {_bug(e)}", file=sys.stderr)
         return 1
@@ -300,7 +306,21 @@ def _gradescope(args, console: Console) -> int:
 
 
 def run() -> None:
+    _stop_on_signals()
     sys.exit(main())
+
+
+def _stop_on_signals() -> None:
+    """SIGTERM and Ctrl-C raise Stopped in the main thread, so that every `finally` runs (each kills its worker's tree
+    and frees its cgroup: SIGTERM's default action skips them), and set runner.STOPPING, so that the workers of the
+    pool's threads end too. A second signal while stopping is ignored: it would cut those `finally` blocks short."""
+    def stop(signum, frame) -> None:
+        if not runner.STOPPING.is_set():
+            runner.STOPPING.set()
+            raise Stopped(signum)
+
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, stop)
 
 
 if __name__ == "__main__":

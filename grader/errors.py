@@ -4,6 +4,8 @@ A broken submission is never one of these: it becomes a graded error in the repo
 `grader.api` grades any other exception as the failure of stage `grader`.
 """
 
+import signal
+
 
 class UsageError(Exception):
     """Base class: how the grader was invoked or set up (an option, a path, the rubric, the data), not a submission."""
@@ -23,3 +25,11 @@ class SubmissionNotFound(UsageError):
 
 class IsolationUnavailable(UsageError):
     """Strict isolation was required but bubblewrap does not work on this machine."""
+
+
+class Stopped(KeyboardInterrupt):
+    """The grader was told to stop (SIGTERM, Ctrl-C): each worker is ended, and the grades already recorded stay."""
+
+    def __init__(self, signum: int | None = None):
+        super().__init__(f"stopped by {signal.Signals(signum).name}" if signum else "stopped")
+        self.signum = signum

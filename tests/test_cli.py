@@ -6,19 +6,24 @@ from __future__ import annotations
 import argparse
 import base64
 import json
+import signal
+import time
 from pathlib import Path
 
 import pytest
+import stopping
 from test_classroom50 import RUNNER_ENVIRONMENT
 
 from grader import __version__, api
 from grader.cli import build_parser, main
 from grader.report import terminal
+from grader.sandbox import confine
 
 ROOT = Path(__file__).resolve().parent.parent
 SUBMISSIONS = ROOT / "submissions"
 FIXTURES = Path(__file__).resolve().parent / "fixtures" / "submissions"
 SEED004 = str(SUBMISSIONS / "seed004_gap_8440.py")
+HANG_AT_IMPORT = ROOT / "tests" / "adversarial" / "submissions" / "hang_at_import.py"
 
 # DESIGN.md section 5: the required keys of the JSON report (nested dicts are checked too).
 REQUIRED = {
@@ -294,3 +299,26 @@ def test_a_bug_outside_a_grade_is_one_line_and_exit_1_not_a_usage_error(capsys, 
     lines = capsys.readouterr().err.strip().splitlines()
     assert lines == ["grader: the grader itself failed (a bug in the grader): ValueError: a bug in the batch (at grader/cli.py:"
                      + lines[0].rsplit(":", 1)[1]] and lines[0].endswith(")")
+
+
+# --- stopped by a signal ---------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize(("signum", "code"), [(signal.SIGTERM, 143), (signal.SIGINT, 130)])
+def test_a_stopped_grader_ends_its_worker_and_the_workers_cgroups(signum, code):
+    grader = stopping.start("check", str(HANG_AT_IMPORT))
+    try:
+        job, cgroups = stopping.running_job(grader, timeout=120, in_cgroups=bool(confine.available()),
+                                            ready=lambda job: stopping.in_stage(job, "load"))  # the submission's import hangs
+        assert stopping.survivors(job) and all(folder.is_dir() for folder in cgroups)
+        sent = time.monotonic()
+        grader.send_signal(signum)
+        err = grader.communicate(timeout=60)[1]
+    finally:
+        if grader.poll() is None:
+            grader.kill()
+            grader.wait()
+    assert time.monotonic() - sent < 15, "the grader took its time to stop"
+    assert grader.returncode == code and "Traceback" not in err
+    assert err.strip().splitlines()[-1] == f"grader: stopped by {signum.name}: its workers were ended"
+    assert not stopping.survivors(job), "a worker outlived its stopped grader"
+    assert not [folder for folder in cgroups if folder.exists()], "the job's cgroups outlived its stopped grader"

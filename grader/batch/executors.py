@@ -69,8 +69,12 @@ def run_local(jobs: list[Job], rubric: Rubric, split: MnistSplit | None, devices
 
     with ThreadPoolExecutor(max_workers=len(devices)) as pool:
         futures = {pool.submit(task, job): job for job in jobs}
-        for future in as_completed(futures):
-            on_done(futures[future], *future.result())
+        try:
+            for future in as_completed(futures):
+                on_done(futures[future], *future.result())
+        finally:  # stopped (SIGTERM, Ctrl-C), or a usage error: no grade starts any more, the running ones end
+            for future in futures:
+                future.cancel()
 
 
 def run_ray(jobs: list[Job], rubric: Rubric, address: str | None, gpu_fraction: float,

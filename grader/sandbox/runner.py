@@ -17,6 +17,7 @@ import signal
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -26,6 +27,7 @@ import numpy as np
 
 from grader import numerics
 from grader import protocol as P
+from grader.errors import Stopped
 from grader.load import Submission
 from grader.rubric import Limits
 from grader.sandbox import channel, confine, isolation
@@ -34,6 +36,7 @@ POLL_SECONDS = 0.05
 DISK_CHECK_SECONDS = 0.2  # how often the job folder's size is measured: a disk filler overshoots by what it writes meanwhile
 JOB_PREFIX, JOB_LOCK = "grader-job-", "grader.lock"  # a job folder in the temp folder, and the lock its grader holds
 STARTUP_SECONDS = 180.0  # the worker's own start (importing torch) on a loaded machine; not the submission's time
+STOPPING = threading.Event()  # the grader was told to stop (grader.cli sets it): every watch loop ends its worker
 
 # Runs first in the worker, before any student code: limits, output caps, then the worker.
 BOOTSTRAP = """
@@ -286,6 +289,8 @@ class _Watch:
 
     def follow(self, process: subprocess.Popen) -> dict | None:
         while process.poll() is None:
+            if STOPPING.is_set():  # in any thread: the caller's `finally` kills the worker's tree and frees its cgroup
+                raise Stopped
             self._read_events()
             limit = self._limit()
             now = time.monotonic()
