@@ -175,12 +175,13 @@ def _write_files(grade, args, files: platforms.ReportFiles, console: Console | N
 
         return html.render(grade)
 
-    asked: list[tuple[str, str, Callable[[], str]]] = [
-        (name, path, render) for name, path, render in (("JSON report", args.json, lambda: json_report.render(grade)),
-                                                        ("HTML report", args.html, html)) if path]
+    asked: list[tuple[str, str | None, Callable[[], str]]] = [("JSON report", args.json, lambda: json_report.render(grade)),
+                                                               ("HTML report", args.html, html)]
     asked += [("report", path, render) for path, render in platforms.reports(grade, files)]
     failures = []
     for name, path, render in asked:
+        if not path:
+            continue
         try:
             Path(path).parent.mkdir(parents=True, exist_ok=True)  # PrairieLearn does not create /grade/results
             Path(path).write_text(render(), encoding="utf-8")
@@ -197,8 +198,9 @@ def _write_files(grade, args, files: platforms.ReportFiles, console: Console | N
 
 def _bug(e: Exception) -> str:
     """A bug of the grader outside a grade, in one line: what was raised, and where in the grader."""
-    frames = [f for f in traceback.extract_tb(e.__traceback__) if Path(f.filename).is_relative_to(PACKAGE)]
-    where = f" (at {Path(frames[-1].filename).relative_to(PACKAGE.parent)}:{frames[-1].lineno})" if frames else ""
+    frames = [(Path(f.filename).resolve(), f.lineno) for f in traceback.extract_tb(e.__traceback__)]
+    frames = [(path, line) for path, line in frames if path.is_relative_to(PACKAGE)]
+    where = f" (at {frames[-1][0].relative_to(PACKAGE.parent)}:{frames[-1][1]})" if frames else ""
     message = str(e).replace("\n", " ")
     return f"the grader itself failed (a bug in the grader): {type(e).__name__}: {message}{where}"
 
