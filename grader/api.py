@@ -23,6 +23,7 @@ from grader import data as mnist
 from grader import protocol as P
 from grader import results as R
 from grader.boundary import BadWorkerData
+from grader.errors import UsageError
 from grader.evaluate import accuracy, diagnose, evaluate
 from grader.evaluation_set import prepare as prepare_evaluation_set
 from grader.evaluation_set import secret_seeds
@@ -37,6 +38,7 @@ from grader.score import borderline_criteria, score, score_error
 
 REFERENCE_RESULTS = Path(__file__).resolve().parent.parent / "reference" / "results.json"
 OUTPUT_KEPT = 20_000  # characters of what the submission printed, over every seed's workers
+TRACEBACK_KEPT = 8_000  # characters of a grader bug's traceback, its end
 TRAINED_BY = {P.GRAPH: "the grader (its exported graph)", P.EAGER: "its own code (the export failed)"}
 _NO_METRICS = Metrics(None, None, None)
 
@@ -54,8 +56,10 @@ class Progress:
 
 
 def check(path: str | Path, rubric: Rubric | None = None, model_class: str = "", isolation: str = "auto") -> Grade:
-    """Load, inspect and score the structural criteria of a submission, without training."""
-    return _run(path, rubric or load_rubric(DEFAULT_RUBRIC), model_class, mode="check", isolation=isolation)
+    """Load, inspect and score the structural criteria of a submission, without training. Raises UsageError alone: the
+    submission's faults and the grader's own bugs are graded errors."""
+    rubric = rubric or load_rubric(DEFAULT_RUBRIC)
+    return _graded(path, rubric, P.CHECK, lambda: _run(path, rubric, model_class, mode=P.CHECK, isolation=isolation))
 
 
 def grade(
@@ -80,16 +84,42 @@ def grade(
     loaded once instead of `data_dir` and `train_limit`, grades its class with `defer_borderline` (a borderline
     grade comes back with `training.pending_runs`), and then passes that grade as `earlier` to run only the
     seeds still pending. `cores` (default: every core) seeds train side by side; each run uses one thread
-    (grader.numerics), so the numbers never depend on it.
+    (grader.numerics), so the numbers never depend on it. Raises UsageError alone, as `check` does.
     """
     rubric = rubric or load_rubric(DEFAULT_RUBRIC)
     recipe = rubric.recipe
     if epochs is not None and not 1 <= epochs <= recipe.epochs:
-        raise ValueError(f"--epochs must be between 1 and the rubric's {recipe.epochs}")
-    split = split or mnist.load_split(mnist.find_mnist(data_dir), recipe.split, train_limit)
-    return _run(path, rubric, model_class, mode="grade", split=split, epochs=epochs or recipe.epochs, device=device,
-                cores=cores or os.cpu_count() or 1, on_progress=on_progress, isolation=isolation, defer_borderline=defer_borderline,
-                earlier=earlier)
+        raise UsageError(f"--epochs must be between 1 and the rubric's {recipe.epochs}")
+    if train_limit is not None and train_limit < 1:
+        raise UsageError("--train-limit must be at least 1")
+    if cores is not None and cores < 1:
+        raise UsageError("--threads must be at least 1")
+
+    def run() -> Grade:
+        loaded = split or mnist.load_split(mnist.find_mnist(data_dir), recipe.split, train_limit)
+        return _run(path, rubric, model_class, mode=P.GRADE, split=loaded, epochs=epochs or recipe.epochs, device=device,
+                    cores=cores or os.cpu_count() or 1, on_progress=on_progress, isolation=isolation,
+                    defer_borderline=defer_borderline, earlier=earlier)
+
+    return _graded(path, rubric, P.GRADE, run)
+
+
+def _graded(path, rubric: Rubric, mode: str, run: Callable[[], Grade]) -> Grade:
+    """`run()`, with any exception but a usage error graded as a bug of the grader (stage `grader`, with its
+    traceback), so that every report is still written: the one place an exception becomes a graded error."""
+    try:
+        return run()
+    except UsageError:
+        raise  # how the grader was invoked: the CLI says so in one line
+    except Exception as e:  # noqa: BLE001  (a bug of the grader is graded, never raised)
+        error = _grader_failure(e)
+        return failed_grade(path, rubric, mode, error.message, error.stage, error.traceback)
+
+
+def _grader_failure(e: Exception) -> StageError:
+    """A bug of the grader as the error a grade carries: stage `grader`, what was raised, and the traceback's end."""
+    return StageError(P.GRADER, f"the grader itself failed (a bug in the grader, not in your submission): {type(e).__name__}: {e}",
+                      "".join(traceback.format_exception(e))[-TRACEBACK_KEPT:])
 
 
 @dataclasses.dataclass(frozen=True)
@@ -124,13 +154,12 @@ def _run(path, rubric: Rubric, model_class: str, mode: str, split: mnist.MnistSp
         return _attempt(submission, choice, rubric, mode, seed, split, evaluation, epochs, device, on_progress, isolation)
 
     def extra_attempts(seeds: list[int]) -> list[_Attempt]:
-        """Seeds after the first: side by side on `cores`, and a failure of the grader's own becomes that seed's error."""
+        """Seeds after the first: side by side on `cores`, and a bug of the grader becomes that seed's error."""
         def guarded(seed: int) -> _Attempt:
             try:
                 return attempt(seed)
             except Exception as e:  # noqa: BLE001  (the first run is graded already: never lose it to a crash)
-                return _Attempt(seed, None, None, "", None, StageError("train", f"the grader failed: {type(e).__name__}: {e}",
-                                                                       traceback.format_exc()[-4000:]), None, _NO_METRICS, (), None)
+                return _Attempt(seed, None, None, "", None, _grader_failure(e), None, _NO_METRICS, (), None)
         if cores <= 1 or len(seeds) == 1:
             return [guarded(seed) for seed in seeds]  # in this thread: Ctrl-C stops it
         with ThreadPoolExecutor(max_workers=min(cores, len(seeds))) as pool:
@@ -188,7 +217,7 @@ def _attempt(submission, choice: ModelChoice, rubric: Rubric, mode: str, seed: i
             diagnostics = diagnose(trained.epochs[-1], split.validation_images, split.validation_labels, split.test_images,
                                    split.test_labels, trained.activations, trained.feature_maps, evaluation)
         except ValueError as e:
-            error = StageError("evaluate", str(e), "")
+            error = StageError(P.EVALUATE, str(e), "")
     return _Attempt(seed, run, trained, trained_by, inspection, error, history, metrics, flags, diagnostics)
 
 
@@ -254,10 +283,10 @@ def _other_model(grade: Grade, a: _Attempt) -> StageError | None:
     """Every seed must build the same model: the submission's code runs again for each one, so a constructor that
     read the seed could hand the extra seeds a bigger model, or one the trusted trainer never sees."""
     if a.trained_by != grade.training.trained_by:
-        return StageError("inspect", f"the model was trained by {TRAINED_BY[a.trained_by]}, but with seed {grade.environment.seed} by "
+        return StageError(P.INSPECT, f"the model was trained by {TRAINED_BY[a.trained_by]}, but with seed {grade.environment.seed} by "
                                      f"{TRAINED_BY[grade.training.trained_by]}: a model must not depend on the training seed", "")
     if _shape(a.inspection) != _shape(grade.inspection):
-        return StageError("inspect", f"the model built is not the one built with seed {grade.environment.seed} (its parameters, "
+        return StageError(P.INSPECT, f"the model built is not the one built with seed {grade.environment.seed} (its parameters, "
                                      f"layers or features differ): a model must not depend on the training seed", "")
     return None
 
@@ -312,9 +341,9 @@ def _choice_flags(choice: ModelChoice) -> tuple[Flag, ...]:
 def _provisional(rubric: Rubric, mode: str, epochs: int, split: mnist.MnistSplit | None) -> tuple[str, ...]:
     """Why a run deviates from the rubric's recipe; empty for a real grade (and for check, which does not train)."""
     reasons = []
-    if mode == "grade" and epochs < rubric.recipe.epochs:
+    if mode == P.GRADE and epochs < rubric.recipe.epochs:
         reasons.append(f"{epochs} of the rubric's {rubric.recipe.epochs} epochs")
-    if mode == "grade" and split.shortfall:
+    if mode == P.GRADE and split.shortfall:
         reasons.append(f"smaller training split: {split.shortfall}")
     return tuple(reasons)
 
@@ -360,10 +389,10 @@ def run_reference(seeds: list[int], rubric: Rubric | None = None, on_progress=la
     }
 
 
-def failed_grade(path: str | Path, rubric: Rubric, mode: str, message: str, stage: str = "load", traceback: str = "",
+def failed_grade(path: str | Path, rubric: Rubric, mode: str, message: str, stage: str = P.LOAD, traceback: str = "",
                  sha256: str = "") -> Grade:
-    """A zero-score graded error for a submission that never reached a worker (no model class to choose, or batch
-    grading); `traceback` when the grader itself failed."""
+    """A zero-score graded error for a submission that never reached a worker (no model class to choose, nothing to
+    load, the grader's own setup or a bug of the grader: stage `grader`, with its `traceback`)."""
     criteria, _, max_score = score_error(rubric, stage, mode)
     return Grade(
         submission_path=str(path), submission_sha256=sha256, model=None, rubric_path=rubric.path, rubric_sha256=rubric.sha256,

@@ -1,13 +1,18 @@
 """The `grader` command: parses arguments, calls the library, prints. Exit codes: 0 every scored
-criterion passed, 1 a criterion failed or the submission errored, 2 a usage error."""
+criterion passed, 1 a criterion failed, the submission errored or the grader itself failed (a bug: one
+line here, and every report asked for says so), 2 a usage error, 128 + N stopped by signal N (130 Ctrl-C,
+143 SIGTERM)."""
 
 from __future__ import annotations
 
 import argparse
 import json
 import os
+import signal
 import sys
 import threading
+import traceback
+from collections.abc import Callable
 from pathlib import Path
 
 from rich.console import Console
@@ -15,12 +20,14 @@ from rich.markup import escape
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
 from grader import __version__, api, platforms
-from grader.errors import GraderError
+from grader.errors import Stopped, UsageError
 from grader.report import gradescope as gradescope_report
 from grader.report import json as json_report
 from grader.report import terminal
 from grader.rubric import DEFAULT_RUBRIC, load_rubric
-from grader.sandbox import isolation
+from grader.sandbox import isolation, runner
+
+PACKAGE = Path(__file__).resolve().parent
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -115,6 +122,18 @@ def threads_option(p: argparse.ArgumentParser) -> None:
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     console = Console(stderr=False)
+    try:
+        return _command(args, console)
+    except Stopped as e:
+        kept = f"; the grades recorded so far stay in {Path(args.out) / 'gradebook.sqlite'}" if args.command == "batch" else ""
+        print(f"grader: {e}: its workers were ended{kept}", file=sys.stderr)
+        return 128 + (e.signum or signal.SIGTERM)
+    except Exception as e:  # noqa: BLE001  (a bug of the grader outside a grade, which api grades: one line, never a bare traceback)
+        print(f"grader: {_bug(e)}", file=sys.stderr)
+        return 1
+
+
+def _command(args, console: Console) -> int:
     if args.command == "gradescope":
         return _gradescope(args, console)
     files = platforms.ReportFiles(args.markdown, args.junit, args.classroom, args.classroom_max_score, args.classroom50,
@@ -131,30 +150,64 @@ def main(argv: list[str] | None = None) -> int:
             grade = api.check(args.submission, rubric, args.model_class, isolation=args.isolation)
         else:
             grade = _grade_with_progress(args, rubric, console)
-    except (GraderError, ValueError) as e:
+    except UsageError as e:
         print(f"grader: {e}", file=sys.stderr)  # plain: one line, never wrapped or read as markup
         if files:  # CI still gets a result to read: an error, not a missing file
-            failed = platforms.usage_error_grade(args.submission, args.rubric, args.command, str(e))
-            _write_files(failed, args, files, console=None)
+            failed = platforms.usage_error_grade(args.submission, args.rubric, args.command, e)
+            _say(_write_files(failed, args, files, console=None))
         return 2
-    terminal.render(grade, console, verbose=args.verbose)
-    _write_files(grade, args, files, console)
-    return 0 if grade.passed else 1
+    failures = []
+    try:
+        terminal.render(grade, console, verbose=args.verbose)
+    except Exception as e:  # noqa: BLE001  (a renderer's bug costs its own report, never the files)
+        failures.append(f"the terminal report failed: {_bug(e)}")
+    failures += _write_files(grade, args, files, console)
+    _say(failures)
+    return 0 if grade.passed and not failures else 1
 
 
-def _write_files(grade, args, files: platforms.ReportFiles, console: Console | None) -> None:
-    """Every report file the command line asked for; `console` says where each went (None: quietly)."""
-    say = console.print if console else lambda text: None
-    if args.json:
-        Path(args.json).write_text(json_report.render(grade))
-        say(f"[dim]JSON report written to {args.json}[/]")
-    if args.html:
+def _write_files(grade, args, files: platforms.ReportFiles, console: Console | None) -> list[str]:
+    """Write every report file the command line asked for, each on its own: one that fails (a renderer's bug) is
+    left out, the others are still written. Returns what failed, one line each; `console` says where each went
+    (None: quietly)."""
+    def html() -> str:
         from grader.report import html  # matplotlib and jinja2 load only when asked for
 
-        Path(args.html).write_text(html.render(grade))
-        say(f"[dim]HTML report written to {args.html}[/]")
-    for path in platforms.write_reports(grade, files):
-        say(f"[dim]report written to {path}[/]")
+        return html.render(grade)
+
+    asked: list[tuple[str, str | None, Callable[[], str]]] = [("JSON report", args.json, lambda: json_report.render(grade)),
+                                                               ("HTML report", args.html, html)]
+    asked += [("report", path, render) for path, render in platforms.reports(grade, files)]
+    failures = []
+    for name, path, render in asked:
+        if not path:
+            continue
+        try:
+            Path(path).parent.mkdir(parents=True, exist_ok=True)  # PrairieLearn does not create /grade/results
+            Path(path).write_text(render(), encoding="utf-8")
+        except OSError as e:
+            failures.append(f"cannot write {path}: {e.strerror or e}")
+            continue
+        except Exception as e:  # noqa: BLE001  (a renderer's bug costs its own report only)
+            failures.append(f"{path} not written: {_bug(e)}")
+            continue
+        if console:
+            console.print(f"[dim]{name} written to {escape(path)}[/]")
+    return failures
+
+
+def _bug(e: Exception) -> str:
+    """A bug of the grader outside a grade, in one line: what was raised, and where in the grader."""
+    frames = [(Path(f.filename).resolve(), f.lineno) for f in traceback.extract_tb(e.__traceback__)]
+    frames = [(path, line) for path, line in frames if path.is_relative_to(PACKAGE)]
+    where = f" (at {frames[-1][0].relative_to(PACKAGE.parent)}:{frames[-1][1]})" if frames else ""
+    message = str(e).replace("\n", " ")
+    return f"the grader itself failed (a bug in the grader): {type(e).__name__}: {message}{where}"
+
+
+def _say(failures: list[str]) -> None:
+    for failure in failures:
+        print(f"grader: {failure}", file=sys.stderr)
 
 
 def _grade_with_progress(args, rubric, console: Console):
@@ -175,13 +228,13 @@ def _grade_with_progress(args, rubric, console: Console):
 
 def _reference(args, rubric, console: Console) -> int:
     if (args.epochs or args.train_limit) and Path(args.out).resolve() == api.REFERENCE_RESULTS.resolve():
-        raise GraderError("a shortened run (--epochs, --train-limit) must not replace the recorded reference: pass --out")
+        raise UsageError("a shortened run (--epochs, --train-limit) must not replace the recorded reference: pass --out")
 
     def show(seed: int, p: api.Progress) -> None:
         console.print(f"seed {seed} epoch {p.epoch}/{p.epochs}: validation {p.validation_accuracy:.2f}% ({p.seconds:.0f} s)")
 
     if args.workers < 1:
-        raise GraderError("--workers must be at least 1")
+        raise UsageError("--workers must be at least 1")
     record = api.run_reference(args.seeds, rubric, on_progress=show, workers=args.workers,
                                data_dir=args.data_dir, epochs=args.epochs, train_limit=args.train_limit, device=args.device)
     Path(args.out).write_text(json.dumps(record, indent=2) + "\n")
@@ -194,9 +247,9 @@ def _batch(args, rubric, console: Console) -> int:
     from grader.batch import BatchOptions, LmsExports, discover, grade_class, roster
 
     if args.workers < 1:
-        raise GraderError("--workers must be at least 1")
+        raise UsageError("--workers must be at least 1")
     if (args.roster or args.assignment) and not (args.canvas or args.moodle):
-        raise GraderError("--roster and --assignment are for the LMS gradebooks: add --canvas PATH or --moodle PATH")
+        raise UsageError("--roster and --assignment are for the LMS gradebooks: add --canvas PATH or --moodle PATH")
     options = BatchOptions(args.workers, args.executor, args.ray_address, args.gpu_fraction, args.force, args.data_dir,
                            args.epochs, args.train_limit, args.device, args.isolation)
     exports = LmsExports(Path(args.canvas) if args.canvas else None, Path(args.moodle) if args.moodle else None, args.assignment,
@@ -255,7 +308,21 @@ def _gradescope(args, console: Console) -> int:
 
 
 def run() -> None:
+    _stop_on_signals()
     sys.exit(main())
+
+
+def _stop_on_signals() -> None:
+    """SIGTERM and Ctrl-C raise Stopped in the main thread, so that every `finally` runs (each kills its worker's tree
+    and frees its cgroup: SIGTERM's default action skips them), and set runner.STOPPING, so that the workers of the
+    pool's threads end too. A second signal while stopping is ignored: it would cut those `finally` blocks short."""
+    def stop(signum, frame) -> None:
+        if not runner.STOPPING.is_set():
+            runner.STOPPING.set()
+            raise Stopped(signum)
+
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, stop)
 
 
 if __name__ == "__main__":

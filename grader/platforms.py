@@ -2,10 +2,10 @@
 
 On Gradescope a missing results.json is the worst outcome (the student sees "the autograder failed to
 execute correctly" and nothing else); Classroom 50's runner turns a missing result.json into an
-infrastructure error, and PrairieLearn a missing results.json into a failed job. So `safe_grade` turns every
-failure, a missing submission, missing data, a bad rubric or a bug in the grader itself, into an errored
-Grade, `write_reports` writes each platform's file from any Grade (the CLI's usage errors included), and
-`gradescope` writes a placeholder result before it starts.
+infrastructure error, and PrairieLearn a missing results.json into a failed job. `api` already grades a
+submission's faults and the grader's own bugs; `safe_grade` turns the usage errors too (a missing submission,
+missing data, a bad rubric) into an errored Grade, `reports` renders each platform's file from any Grade (the
+CLI's usage errors included), and `gradescope` writes a placeholder result before it starts.
 """
 
 from __future__ import annotations
@@ -14,12 +14,13 @@ import json
 import os
 import tempfile
 import traceback
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
 
 from grader import api
-from grader.errors import DataNotFound, GraderError
+from grader import protocol as P
+from grader.errors import DataNotFound, UsageError
 from grader.report import classroom, classroom50, junit, markdown, prairielearn
 from grader.report import gradescope as gradescope_report
 from grader.results import Grade
@@ -30,36 +31,35 @@ GRADESCOPE_RESULTS = Path("/autograder/results/results.json")
 _IGNORED = {"__MACOSX", "__pycache__"}
 
 
-def safe_grade(submission: str | Path, rubric_path: str | Path = DEFAULT_RUBRIC, mode: str = "grade", model_class: str = "",
+def safe_grade(submission: str | Path, rubric_path: str | Path = DEFAULT_RUBRIC, mode: str = P.GRADE, model_class: str = "",
                **options) -> Grade:
-    """`api.grade` (or `api.check`), except that nothing raises: a failure becomes a zero-score errored Grade."""
-    rubric, rubric_error = _rubric(rubric_path)
-    if rubric_error:
-        return api.failed_grade(submission, rubric, mode, rubric_error)
+    """`api.grade` (or `api.check`), except that a usage error too becomes a zero-score errored Grade, so nothing raises."""
     try:
-        if mode == "check":
+        rubric = load_rubric(rubric_path)
+        if mode == P.CHECK:
             return api.check(submission, rubric, model_class)
         return api.grade(submission, rubric, model_class, **options)
-    except DataNotFound as e:  # the grader's setup, not the submission: "evaluate" tells the student to report it
-        return api.failed_grade(submission, rubric, mode, f"the grader found no MNIST data (not your submission's fault): {e}", "evaluate")
-    except (GraderError, ValueError) as e:  # SubmissionNotFound above all: nothing the grader can load
-        return api.failed_grade(submission, rubric, mode, str(e), "load")
-    except Exception as e:  # noqa: BLE001  (a bug in the grader is reported, never raised)
-        return api.failed_grade(submission, rubric, mode, f"the grader itself failed (a bug in the grader, not in your "
-                                f"submission): {type(e).__name__}: {e}", "evaluate", traceback.format_exc())
+    except UsageError as e:
+        return usage_error_grade(submission, rubric_path, mode, e)
 
 
-def usage_error_grade(submission: str | Path, rubric_path: str | Path, mode: str, message: str) -> Grade:
-    """The errored Grade for a CLI usage error, for the platform reports that must exist whatever happened."""
+def usage_error_grade(submission: str | Path, rubric_path: str | Path, mode: str, error: UsageError) -> Grade:
+    """The errored Grade for a usage error, for the platform reports that must exist whatever happened: the grader's
+    own setup (its rubric, its data) fails at stage `grader`, anything else (a submission with nothing to load) `load`."""
     rubric, rubric_error = _rubric(rubric_path)
-    return api.failed_grade(submission, rubric, mode, rubric_error or message)
+    if rubric_error:
+        return api.failed_grade(submission, rubric, mode, rubric_error, P.GRADER)
+    if isinstance(error, DataNotFound):
+        return api.failed_grade(submission, rubric, mode, f"the grader found no MNIST data (not your submission's fault): {error}",
+                                P.GRADER)
+    return api.failed_grade(submission, rubric, mode, str(error))
 
 
 def _rubric(path: str | Path) -> tuple[Rubric, str]:
     """(the rubric, "") or, when it does not load, (a rubric with no criteria, why): an error still needs a Grade."""
     try:
         return load_rubric(path), ""
-    except Exception as e:  # noqa: BLE001  (RubricError, or an unreadable file)
+    except UsageError as e:  # RubricError: missing, unreadable, not TOML, a wrong key
         return Rubric("(the rubric did not load)", Recipe(), criteria=(), path=str(path)), f"the grader's rubric did not load: {e}"
 
 
@@ -76,24 +76,19 @@ class ReportFiles:
     classroom50_identity: classroom50.Identity | None = None  # read from the runner's environment before grading
 
     def with_identity(self, environ: Mapping[str, str]) -> ReportFiles:
-        """These files with Classroom 50's identity from `environ` when its result is asked for; GraderError when it is not there."""
+        """These files with Classroom 50's identity from `environ` when its result is asked for; UsageError when it is not there."""
         return replace(self, classroom50_identity=classroom50.identity(environ)) if self.classroom50 else self
 
 
-def write_reports(grade: Grade, files: ReportFiles) -> list[str]:
-    """Write the platform reports that were asked for; returns what was written, for the CLI to say. Classroom 50's
-    result needs its identity: without one (the environment lacked it, and the CLI said so) it is not written."""
-    written = []
+def reports(grade: Grade, files: ReportFiles) -> list[tuple[str, Callable[[], str]]]:
+    """The platform reports that were asked for, as (path, render), for the CLI to write each on its own. Classroom
+    50's result needs its identity: without one (the environment lacked it, and the CLI said so) it is left out."""
     identity = files.classroom50_identity
-    for path, render in ((files.markdown, lambda: markdown.render(grade)), (files.junit, lambda: junit.render(grade)),
-                         (files.classroom, lambda: classroom.render(grade, files.classroom_max_score) + "\n"),
-                         (files.classroom50 if identity else None, lambda: classroom50.render(grade, identity)),
-                         (files.prairielearn, lambda: prairielearn.render(grade))):
-        if path:
-            Path(path).parent.mkdir(parents=True, exist_ok=True)  # PrairieLearn does not create /grade/results
-            Path(path).write_text(render(), encoding="utf-8")
-            written.append(path)
-    return written
+    return [(path, render) for path, render in (
+        (files.markdown, lambda: markdown.render(grade)), (files.junit, lambda: junit.render(grade)),
+        (files.classroom, lambda: classroom.render(grade, files.classroom_max_score) + "\n"),
+        (files.classroom50 if identity else None, lambda: classroom50.render(grade, identity)),
+        (files.prairielearn, lambda: prairielearn.render(grade))) if path]
 
 
 def find_submission(folder: str | Path) -> Path:
@@ -123,9 +118,9 @@ def gradescope(submission_dir: str | Path = GRADESCOPE_SUBMISSION, results: str 
     try:
         if options.get("cores") is None:
             options["cores"] = cpu_quota()  # None: every core
-        grade = safe_grade(find_submission(submission_dir), rubric_path, "grade", model_class, **options)
+        grade = safe_grade(find_submission(submission_dir), rubric_path, P.GRADE, model_class, **options)
         payload = gradescope_report.render(grade, accuracy_visibility)
-    except Exception as e:  # noqa: BLE001  (a bug in the report itself: still a valid results.json)
+    except Exception as e:  # noqa: BLE001  (a bug in the report, or in the grader outside api: still a valid results.json)
         payload = json.dumps(gradescope_report.failure(f"the grader itself failed: {type(e).__name__}: {e}", traceback.format_exc()))
     _write_atomically(results, payload)
     return grade

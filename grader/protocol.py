@@ -20,9 +20,11 @@ MODEL, TRAINER = "model", "trainer"  # request["role"]
 CHECK, GRADE = "check", "grade"  # request["mode"]
 GRAPH, EAGER = "graph", "eager"  # how a grade was trained
 
-STAGES = ("start", "load", "inspect", "export", "train", "done")  # the only order a worker goes through them
-# The stage of a graded error: how far the submission got (the worker's stages), or the grader's own failure.
+# The stage a graded error names (grader.results.StageError, the JSON report's error.stage): where the submission
+# failed, or GRADER when the grader itself did (a bug, its missing data or rubric), which is no fault of the submission.
 LOAD, INSPECT, TRAIN, EVALUATE, GRADER = "load", "inspect", "train", "evaluate", "grader"
+
+STAGES = ("start", LOAD, INSPECT, "export", TRAIN, "done")  # the only order a worker goes through them
 
 # request.json keys
 ROLE, MODE, ROOT, FILE, MODEL_CLASS, LEFT_OUT, RECIPE, EPOCHS, DEVICE = (

@@ -196,7 +196,7 @@ class ModelChoice:
 
 @dataclass(frozen=True)
 class StageError:
-    stage: str  # load | inspect | train | evaluate
+    stage: str  # load | inspect | train | evaluate | grader (grader.protocol: the grader itself failed, not the submission)
     message: str  # one line for the student
     traceback: str
 

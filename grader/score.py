@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from grader import protocol as P
 from grader.results import CriterionResult, EpochRecord, Flag, Inspection
 from grader.rubric import Criterion, Rubric
 
@@ -26,9 +27,9 @@ def score(rubric: Rubric, inspection: Inspection, histories: tuple[History, ...]
 
 def score_error(rubric: Rubric, stage: str, mode: str) -> tuple[tuple[CriterionResult, ...], float, float]:
     """An errored submission scores 0 on every criterion; the accuracy criterion did not run under check."""
-    words = {"load": "the model did not load", "inspect": "the forward pass failed", "train": "training failed",
-             "evaluate": "evaluation failed"}.get(stage, f"{stage} failed")
-    results = tuple(CriterionResult(c.id, False, 0.0, c.points, f"not graded: {words}", ran=not (c.metric and mode == "check"),
+    words = {P.LOAD: "the model did not load", P.INSPECT: "the forward pass failed", P.TRAIN: "training failed",
+             P.EVALUATE: "evaluation failed", P.GRADER: "the grader itself failed, not the submission"}.get(stage, f"{stage} failed")
+    results = tuple(CriterionResult(c.id, False, 0.0, c.points, f"not graded: {words}", ran=not (c.metric and mode == P.CHECK),
                                     metric=c.metric) for c in rubric.criteria)
     return results, 0.0, rubric.max_score
 

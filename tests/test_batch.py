@@ -13,11 +13,14 @@ import time
 from pathlib import Path
 
 import pytest
+import stopping
+from rubric_copies import rubric_copy
 from synthetic_mnist import write_mnist
 
 from grader import api
 from grader.batch import BatchOptions, discover, grade_class
 from grader.rubric import DEFAULT_RUBRIC, Seeds, load_rubric
+from grader.sandbox import confine
 
 QUICK = BatchOptions(workers=2, epochs=1, train_limit=200)
 
@@ -81,6 +84,27 @@ def test_batch_grades_everyone_once_and_resumes(class_folder, rubric, mnist_dir,
     assert (changed.graded, changed.skipped) == (1, 4)
 
 
+def test_a_bug_of_the_grader_is_that_students_error_and_the_batch_moves_on(rubric, mnist_dir, tmp_path, monkeypatch):
+    folder = tmp_path / "class"
+    (folder / "dave").mkdir(parents=True)  # nothing to grade in it
+    shutil.copy("submissions/broken/syntax_error.py", folder / "bob.py")
+    shutil.copy("submissions/seed004_gap_8440.py", folder / "carol.py")
+    choose_model = api.choose_model
+
+    def buggy_for_carol(submission, wanted=""):
+        if submission.path.endswith("carol.py"):
+            raise KeyError("a bug in the grader")
+        return choose_model(submission, wanted)
+
+    monkeypatch.setattr(api, "choose_model", buggy_for_carol)
+    summary = grade_class(folder, rubric, tmp_path / "out", BatchOptions(**{**QUICK.__dict__, "data_dir": str(mnist_dir)}))
+    assert (summary.graded, summary.errors) == (3, 3)
+    errors = {s: json.loads((tmp_path / "out" / "reports" / f"{s}.json").read_text())["error"] for s in ("bob", "carol", "dave")}
+    assert {s: e["stage"] for s, e in errors.items()} == {"bob": "load", "carol": "grader", "dave": "load"}
+    assert errors["carol"]["message"].startswith("the grader itself failed (a bug in the grader, not in your submission): KeyError")
+    assert "Traceback" in errors["carol"]["traceback"] and "holds no .py file" in errors["dave"]["message"]
+
+
 def test_a_batch_killed_midway_resumes_without_regrading(class_folder, rubric, mnist_dir, tmp_path):
     out = tmp_path / "out"
     command = [sys.executable, "-m", "grader.cli", "batch", str(class_folder), "--out", str(out), "--workers", "1",
@@ -97,6 +121,33 @@ def test_a_batch_killed_midway_resumes_without_regrading(class_folder, rubric, m
     assert not _worker_processes(class_folder), "a worker outlived its killed batch"
     summary = grade_class(class_folder, rubric, out, BatchOptions(**{**QUICK.__dict__, "data_dir": str(mnist_dir)}))
     assert summary.skipped == finished and summary.graded == 5 - finished and _rows(out) == 5
+
+
+def test_a_batch_stopped_by_sigterm_ends_its_workers_and_keeps_the_grades_it_recorded(class_folder, mnist_dir, tmp_path):
+    for other in ("bob.py", "dave", "erin.ipynb"):  # alice is graded first; carol's worker then hangs until the stop
+        shutil.rmtree(class_folder / other) if (class_folder / other).is_dir() else (class_folder / other).unlink()
+    rubric = rubric_copy(tmp_path, "patient.toml", load_seconds=300)  # carol hangs past any wait of this test
+    out = tmp_path / "out"
+    grader = stopping.start("batch", str(class_folder), "--out", str(out), "--workers", "1", "--epochs", "1", "--train-limit",
+                            "200", "--data-dir", str(mnist_dir), "--rubric", str(rubric))
+    try:
+        job, cgroups = stopping.running_job(grader, timeout=240, in_cgroups=bool(confine.available()),
+                                            ready=lambda job: _rows(out) == 1 and stopping.in_stage(job, "load"))
+        sent = time.monotonic()
+        grader.send_signal(signal.SIGTERM)
+        err = grader.communicate(timeout=60)[1]
+    finally:
+        if grader.poll() is None:
+            grader.kill()
+            grader.wait()
+    assert time.monotonic() - sent < 15, "the batch took its time to stop"
+    assert grader.returncode == 143 and "Traceback" not in err
+    assert err.strip().splitlines()[-1] == (f"grader: stopped by SIGTERM: its workers were ended; the grades recorded so far "
+                                            f"stay in {out / 'gradebook.sqlite'}")
+    assert not stopping.survivors(job), "a worker outlived its stopped batch"
+    assert not [folder for folder in cgroups if folder.exists()], "the job's cgroups outlived its stopped batch"
+    graded = sqlite3.connect(out / "gradebook.sqlite").execute("SELECT student, status FROM grades").fetchall()
+    assert graded == [("alice", "graded")]
 
 
 def _rows(out: Path) -> int:

@@ -14,7 +14,7 @@ from test_report_html import KINDS, RUBRIC, make_grade
 
 from grader import api
 from grader.cli import build_parser, main
-from grader.errors import GraderError
+from grader.errors import UsageError
 from grader.report import classroom50
 from grader.report.advice import seeds_text
 from grader.results import CriterionResult
@@ -83,7 +83,7 @@ def test_the_identitys_documented_fallbacks():
 
 
 def test_outside_the_runner_every_missing_variable_is_named():
-    with pytest.raises(GraderError) as raised:
+    with pytest.raises(UsageError) as raised:
         classroom50.identity({"CLASSROOM": "dl-fall-2026", "OWNER": "alice"})
     message = str(raised.value)
     assert all(name in message for name in ("ASSIGNMENT", "SUBMISSION_TAG", "COMMIT_URL", "RELEASE_URL")) and "\n" not in message

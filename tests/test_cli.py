@@ -4,18 +4,26 @@ and help text for every subcommand."""
 from __future__ import annotations
 
 import argparse
+import base64
 import json
+import signal
+import time
 from pathlib import Path
 
 import pytest
+import stopping
+from test_classroom50 import RUNNER_ENVIRONMENT
 
 from grader import __version__, api
 from grader.cli import build_parser, main
+from grader.report import terminal
+from grader.sandbox import confine
 
 ROOT = Path(__file__).resolve().parent.parent
 SUBMISSIONS = ROOT / "submissions"
 FIXTURES = Path(__file__).resolve().parent / "fixtures" / "submissions"
 SEED004 = str(SUBMISSIONS / "seed004_gap_8440.py")
+HANG_AT_IMPORT = ROOT / "tests" / "adversarial" / "submissions" / "hang_at_import.py"
 
 # DESIGN.md section 5: the required keys of the JSON report (nested dicts are checked too).
 REQUIRED = {
@@ -51,7 +59,7 @@ def assert_schema(report: dict) -> None:
         assert report["architecture"]["output_kind"] in ("logits", "log_probs", "probabilities")
     else:
         assert {"stage", "message", "traceback"} <= set(report["error"])
-        assert report["error"]["stage"] in ("load", "inspect", "train", "evaluate")
+        assert report["error"]["stage"] in ("load", "inspect", "train", "evaluate", "grader")
 
 
 @pytest.fixture
@@ -219,3 +227,98 @@ def test_reports_say_which_file_and_class_were_graded_and_why(capsys, cached_che
     assert "2_final.ipynb" in submission["chosen_because"]
     assert "Graded model.py:Net3 (imported and instantiated by 2_final.ipynb" in markdown_path.read_text().replace("\\_", "_")
     assert "graded model.py:Net3" in " ".join(capsys.readouterr().out.split())
+
+
+# --- a bug of the grader itself ----------------------------------------------------------------------------
+
+def every_report(folder: Path) -> tuple[list[str], dict[str, Path]]:
+    """Options asking for every report a check can write, and where each goes."""
+    paths = {name: folder / name for name in ("r.json", "r.html", "junit.xml", "r.md", "result.json", "results.json", "r.b64")}
+    options = ["--json", "r.json", "--html", "r.html", "--junit", "junit.xml", "--markdown", "r.md", "--classroom50", "result.json",
+               "--prairielearn", "results.json", "--classroom", "r.b64"]
+    return [str(folder / o) if o in paths else o for o in options], paths
+
+
+@pytest.mark.parametrize(("internal", "bug"), [("score", RuntimeError), ("choose_model", ValueError)])
+def test_a_bug_of_the_grader_is_graded_at_stage_grader_in_every_report(capsys, monkeypatch, tmp_path, internal, bug):
+    """A ValueError too: a bug, exit 1, never the user's usage error (exit 2)."""
+    def broken(*args, **kwargs):
+        raise bug("a bug in the grader")
+
+    monkeypatch.setattr(api, internal, broken)  # score: after a real worker ran; choose_model: before any did
+    for name, value in RUNNER_ENVIRONMENT.items():
+        monkeypatch.setenv(name, value)
+    options, paths = every_report(tmp_path)
+    assert main(["check", SEED004, *options]) == 1
+    captured = capsys.readouterr()
+    assert captured.err == "" and "error while grading" in captured.out  # the report shows the traceback, in its panel
+    report = json.loads(paths["r.json"].read_text())
+    assert_schema(report)
+    assert report["status"] == "error" and report["score"] == 0 and report["error"]["stage"] == "grader"
+    assert report["error"]["message"] == f"the grader itself failed (a bug in the grader, not in your submission): {bug.__name__}: a bug in the grader"
+    assert report["error"]["traceback"].startswith("Traceback")
+    assert f"{bug.__name__}: a bug in the grader" in report["error"]["traceback"] and "grader/api.py" in report["error"]["traceback"]
+    assert all(c["detail"] == "not graded: the grader itself failed, not the submission" for c in report["criteria"])
+    assert "the grader itself failed, not the submission: the score is 0" in paths["r.html"].read_text()
+    assert '<error type="grader" message="the grader itself failed, not the submission: the grader itself failed' in paths["junit.xml"].read_text()
+    assert "### Error while grading" in paths["r.md"].read_text()
+    assert json.loads(paths["results.json"].read_text())["gradable"] is False
+    assert {t["passed"] for t in json.loads(paths["result.json"].read_text())["tests"]} == {False}
+    assert json.loads(base64.b64decode(paths["r.b64"].read_text()))["status"] == "error"
+
+
+@pytest.mark.parametrize("renderer", ["terminal", "html"])
+def test_a_renderer_that_fails_costs_only_its_own_report(capsys, cached_check, monkeypatch, tmp_path, renderer):
+    from grader.report import html
+
+    def broken(*args, **kwargs):
+        raise ZeroDivisionError("division by zero")
+
+    monkeypatch.setattr(terminal if renderer == "terminal" else html, "render", broken)
+    for name, value in RUNNER_ENVIRONMENT.items():
+        monkeypatch.setenv(name, value)
+    options, paths = every_report(tmp_path)
+    assert main(["check", SEED004, *options]) == 1  # the submission passes: the failure alone makes it 1
+    lines = capsys.readouterr().err.splitlines()
+    assert len(lines) == 1 and lines[0].startswith("grader: ")
+    assert "the grader itself failed (a bug in the grader): ZeroDivisionError: division by zero (at grader/cli.py:" in lines[0]
+    assert paths["r.html"].exists() == (renderer != "html")
+    assert json.loads(paths["r.json"].read_text())["status"] == "graded"
+    assert all(path.exists() for name, path in paths.items() if name != "r.html")
+
+
+def test_a_bug_outside_a_grade_is_one_line_and_exit_1_not_a_usage_error(capsys, monkeypatch, tmp_path):
+    import grader.batch
+
+    def broken(*args, **kwargs):
+        raise ValueError("a bug in the batch")
+
+    monkeypatch.setattr(grader.batch, "grade_class", broken)
+    monkeypatch.setattr(grader.batch, "discover", lambda folder: [])
+    assert main(["batch", str(tmp_path), "--out", str(tmp_path / "out")]) == 1
+    lines = capsys.readouterr().err.strip().splitlines()
+    assert lines == ["grader: the grader itself failed (a bug in the grader): ValueError: a bug in the batch (at grader/cli.py:"
+                     + lines[0].rsplit(":", 1)[1]] and lines[0].endswith(")")
+
+
+# --- stopped by a signal ---------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize(("signum", "code"), [(signal.SIGTERM, 143), (signal.SIGINT, 130)])
+def test_a_stopped_grader_ends_its_worker_and_the_workers_cgroups(signum, code):
+    grader = stopping.start("check", str(HANG_AT_IMPORT))
+    try:
+        job, cgroups = stopping.running_job(grader, timeout=120, in_cgroups=bool(confine.available()),
+                                            ready=lambda job: stopping.in_stage(job, "load"))  # the submission's import hangs
+        assert stopping.survivors(job) and all(folder.is_dir() for folder in cgroups)
+        sent = time.monotonic()
+        grader.send_signal(signum)
+        err = grader.communicate(timeout=60)[1]
+    finally:
+        if grader.poll() is None:
+            grader.kill()
+            grader.wait()
+    assert time.monotonic() - sent < 15, "the grader took its time to stop"
+    assert grader.returncode == code and "Traceback" not in err
+    assert err.strip().splitlines()[-1] == f"grader: stopped by {signum.name}: its workers were ended"
+    assert not stopping.survivors(job), "a worker outlived its stopped grader"
+    assert not [folder for folder in cgroups if folder.exists()], "the job's cgroups outlived its stopped grader"

@@ -80,10 +80,14 @@ def test_cli_grade_writes_json_and_marks_provisional(mnist_dir, tmp_path, capsys
     assert "PROVISIONAL" in capsys.readouterr().out
 
 
-def test_cli_refuses_more_epochs_than_the_rubric(mnist_dir, capsys):
-    code = cli.main(["grade", SEED004, "--data-dir", str(mnist_dir), "--epochs", "25"])
-    assert code == 2
-    assert "epochs" in capsys.readouterr().err
+@pytest.mark.parametrize(("option", "words"), [(["--epochs", "99"], "--epochs must be between 1 and the rubric's 19"),
+                                               (["--epochs", "0"], "--epochs must be between 1"),
+                                               (["--train-limit", "0"], "--train-limit must be at least 1"),
+                                               (["--threads", "-2"], "--threads must be at least 1")])
+def test_cli_refuses_an_option_out_of_range_as_a_usage_error_in_one_line(mnist_dir, capsys, option, words):
+    code = cli.main(["grade", SEED004, "--data-dir", str(mnist_dir), *option])
+    captured = capsys.readouterr()
+    assert code == 2 and captured.err.startswith(f"grader: {words}") and len(captured.err.strip().splitlines()) == 1
 
 
 def test_grade_carries_diagnostics_for_the_report(seed004_grade):

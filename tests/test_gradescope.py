@@ -178,15 +178,19 @@ def test_a_broken_rubric_is_an_error_result(autograder, tmp_path, capsys):
     assert results["score"] == 0 and "rubric did not load" in results["output"]
 
 
-def test_an_exception_in_the_grader_is_an_error_result_with_its_traceback(autograder, monkeypatch, capsys):
+def test_an_exception_in_the_grader_is_an_error_result_with_its_traceback(autograder, mnist_dir, monkeypatch, capsys):
     def broken(*args, **kwargs):
         raise RuntimeError("a bug in the grader")
 
-    monkeypatch.setattr(api, "grade", broken)
-    _, results = run_gradescope(autograder)
+    monkeypatch.setattr(api, "choose_model", broken)  # a bug inside the grade, which api grades as stage `grader`
+    code, results = run_gradescope(autograder, "--data-dir", str(mnist_dir))
+    assert code == 1
     assert_results_shape(results, criteria=5)
-    assert results["score"] == 0 and "the grader itself failed" in results["output"]
+    assert results["score"] == 0 and results["extra_data"]["status"] == "error"
+    assert "the grader itself failed (a bug in the grader, not in your submission)" in results["output"]
     assert "RuntimeError: a bug in the grader" in results["output"] and "Traceback" in results["output"]
+    assert "### Error while grading" in results["output"] and "Nothing in your submission" in results["output"]
+    assert all("not graded: the grader itself failed" in t["output"] for t in results["tests"])
 
 
 def test_an_exception_in_the_report_still_leaves_valid_results(autograder, monkeypatch, capsys):

@@ -10,7 +10,7 @@ from test_report_html import RUBRIC, make_grade
 
 from grader.batch import canvas, moodle, roster
 from grader.cli import main
-from grader.errors import GraderError
+from grader.errors import UsageError
 from grader.report import json as json_report
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -113,7 +113,7 @@ def test_moodle_without_a_roster_has_one_column_to_map(tmp_path):
 def test_a_bad_roster_names_the_line_and_the_fix(tmp_path, text, words):
     path = tmp_path / "roster.csv"
     path.write_text(text)
-    with pytest.raises(GraderError, match=words.replace("(", r"\(")) as raised:
+    with pytest.raises(UsageError, match=words.replace("(", r"\(")) as raised:
         roster.load(path)
     assert "\n" not in str(raised.value)
 

@@ -300,6 +300,34 @@ def test_unreadable_notebook_is_a_load_error(tmp_path):
         read_source(tmp_path, "nb.ipynb")
 
 
+MODEL = "import torch.nn as nn\nclass Net(nn.Module):\n    pass\n"
+
+
+@pytest.mark.parametrize("expression", ["1" + " + 1" * 5_000, "- " * 100_000 + "1"])  # RecursionError; MemoryError
+def test_a_file_too_deep_for_the_parser_is_the_submissions_load_error(tmp_path, expression):
+    from grader import api
+
+    path = source_of(tmp_path, f"{MODEL}CONSTANT = {expression}\n")
+    message = "model.py is too deeply nested for the grader's parser"
+    assert read_source(tmp_path, "model.py").syntax_error.startswith(message)
+    grade = api.check(path)  # no worker: the model cannot even be chosen
+    assert (grade.error.stage, grade.error.message.split(" (")[0]) == ("load", message)
+
+
+def test_a_notebook_cell_too_deep_for_the_parser_is_left_out_and_named(tmp_path):
+    source = read_source(tmp_path, _notebook(tmp_path / "nb.ipynb", "x = " + "- " * 100_000 + "1\n", MODEL).name)
+    assert source.syntax_error.startswith("nb.ipynb [cell 1] is too deeply nested for the grader's parser")
+    assert "class Net" in _runs(source)
+
+
+def test_a_notebook_whose_json_nests_too_deep_is_refused_before_decoding(tmp_path):
+    notebook = json.loads(_notebook(tmp_path / "nb.ipynb", MODEL).read_text())
+    text = json.dumps({**notebook, "metadata": {"deep": "DEEP"}}).replace('"DEEP"', "[" * 100_000 + "]" * 100_000)
+    (tmp_path / "nb.ipynb").write_text(text)
+    with pytest.raises(LoadError, match=r"nb.ipynb is not a readable Jupyter notebook \(its JSON is nested 100002 deep, more than 64\)"):
+        read_source(tmp_path, "nb.ipynb")
+
+
 def test_an_export_with_shell_lines_is_read_like_a_notebook():
     source = read_source(LAYOUTS / "stale_export", "S6.py")
     assert source.kind == EXPORT and not source.syntax_error and "class Net" in _runs(source)

@@ -58,8 +58,9 @@ def test_a_model_that_fails_in_training_is_graded_zero_with_the_reason():
 
 
 def test_a_failure_of_the_grader_itself_costs_the_student_no_attempt():
-    grade = api.failed_grade("model.py", RUBRIC, "grade", "the grader found no MNIST data (not your submission's fault): x", "evaluate")
-    assert prairielearn.to_dict(grade)["gradable"] is False
+    for stage in ("grader", "evaluate"):  # a bug, the grader's setup; predictions the grader could not evaluate
+        grade = api.failed_grade("model.py", RUBRIC, "grade", "the grader itself failed (a bug in the grader): x", stage, "Traceback ...")
+        assert prairielearn.to_dict(grade)["gradable"] is False
 
 
 def test_a_rubric_that_did_not_load_is_not_gradable():

@@ -25,7 +25,7 @@ from grader.batch import csv as csv_report
 from grader.batch import roster as roster_file
 from grader.batch.executors import Job, run_local, run_ray
 from grader.batch.gradebook import Gradebook
-from grader.errors import GraderError, SubmissionNotFound
+from grader.errors import SubmissionNotFound, UsageError
 from grader.load import resolve_submission
 from grader.report import json as json_report
 from grader.report import report_file
@@ -78,7 +78,7 @@ class BatchSummary:
 def discover(folder: Path) -> list[tuple[str, Path]]:
     """(student id, submission path) for each entry of the folder, sorted; ids are made unique."""
     if not folder.is_dir():
-        raise GraderError(f"{folder} is not a folder of submissions")
+        raise UsageError(f"{folder} is not a folder of submissions")
     entries = sorted(p for p in folder.iterdir()
                      if not p.name.startswith((".", "_")) and (p.is_dir() or p.suffix in (".py", ".ipynb")))
     stems = [p.stem if p.is_file() else p.name for p in entries]
@@ -143,7 +143,7 @@ def _execute(jobs, rubric, options: BatchOptions, split, start, done) -> None:
     if options.executor == "ray":
         return run_ray(jobs, rubric, options.ray_address, options.gpu_fraction, start, done)
     if options.executor != "local":
-        raise GraderError(f"unknown executor {options.executor!r}: use local or ray")
+        raise UsageError(f"unknown executor {options.executor!r}: use local or ray")
     run_local(jobs, rubric, split, _devices(options), start, done)
 
 

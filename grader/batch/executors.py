@@ -8,15 +8,15 @@ from __future__ import annotations
 
 import queue
 import tempfile
-import traceback
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, replace
 from pathlib import Path
 
 from grader import api, numerics
+from grader import protocol as P
 from grader.data import MnistSplit
-from grader.errors import GraderError
+from grader.errors import SubmissionNotFound, UsageError
 from grader.report import json as json_report
 from grader.results import Grade
 from grader.rubric import Rubric, load_rubric
@@ -35,15 +35,13 @@ class Job:
 
 def grade_job(job: Job, rubric: Rubric, split: MnistSplit | None, device: str) -> tuple[dict, str, Grade]:
     """Grade one submission exactly as `grader grade` would, but a borderline grade's extra seeds only when the job
-    says `earlier` (the second pass); any failure becomes a graded error."""
+    says `earlier` (the second pass). api grades the submission's faults and the grader's own bugs; another usage
+    error (strict isolation without bubblewrap, say) is the whole batch's, and stops it."""
     try:
         grade = api.grade(job.path, rubric, epochs=job.epochs, train_limit=job.train_limit, device=device, split=split,
                           isolation=job.isolation, defer_borderline=job.earlier is None, earlier=job.earlier, cores=job.cores)
-    except GraderError as e:  # the submission itself is unusable (say, a folder with several model files)
-        grade = api.failed_grade(job.path, rubric, "grade", str(e))
-    except Exception as e:  # a bug of ours must not stop the class's batch either
-        grade = api.failed_grade(job.path, rubric, "grade", f"internal grader error: {type(e).__name__}: {e}",
-                                 traceback=traceback.format_exc()[-4000:])
+    except SubmissionNotFound as e:  # this student's folder holds nothing to grade: their error, and the batch moves on
+        grade = api.failed_grade(job.path, rubric, P.GRADE, str(e))
     report = {**json_report.to_dict(grade), "student": job.student}
     return report, _html(grade), grade
 
@@ -71,8 +69,12 @@ def run_local(jobs: list[Job], rubric: Rubric, split: MnistSplit | None, devices
 
     with ThreadPoolExecutor(max_workers=len(devices)) as pool:
         futures = {pool.submit(task, job): job for job in jobs}
-        for future in as_completed(futures):
-            on_done(futures[future], *future.result())
+        try:
+            for future in as_completed(futures):
+                on_done(futures[future], *future.result())
+        finally:  # stopped (SIGTERM, Ctrl-C), or a usage error: no grade starts any more, the running ones end
+            for future in futures:
+                future.cancel()
 
 
 def run_ray(jobs: list[Job], rubric: Rubric, address: str | None, gpu_fraction: float,
@@ -81,7 +83,7 @@ def run_ray(jobs: list[Job], rubric: Rubric, address: str | None, gpu_fraction: 
     try:
         import ray
     except ImportError:
-        raise GraderError("--executor ray needs Ray: pip install '.[ray]'") from None
+        raise UsageError("--executor ray needs Ray: pip install '.[ray]'") from None
     ray.init(address=address, ignore_reinit_error=True, include_dashboard=False, log_to_driver=False)
     has_gpu = ray.cluster_resources().get("GPU", 0) > 0
     remote = ray.remote(num_cpus=numerics.THREADS, num_gpus=gpu_fraction if has_gpu else 0)(_ray_task)

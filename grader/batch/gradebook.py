@@ -20,7 +20,7 @@ import sqlite3
 import time
 from pathlib import Path
 
-from grader.errors import GraderError
+from grader.errors import UsageError
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS grades (
@@ -99,5 +99,5 @@ def _read_key(path: Path) -> bytes:
     finally:
         os.close(fd)
     if len(key) != 32:
-        raise GraderError(f"{path} is not a gradebook key (32 bytes): delete it and regrade with --force")
+        raise UsageError(f"{path} is not a gradebook key (32 bytes): delete it and regrade with --force")
     return key

@@ -15,7 +15,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
-from grader.errors import GraderError
+from grader.errors import UsageError
 
 STUDENT = "student"
 IDENTIFIERS = ("email", "sis_id")
@@ -46,27 +46,27 @@ class Matched:
 
 
 def load(path: str | Path) -> Roster:
-    """The roster in `path`; GraderError naming the file, the line and what to fix."""
+    """The roster in `path`; UsageError naming the file, the line and what to fix."""
     try:
         with open(path, newline="", encoding="utf-8-sig") as f:  # -sig: a spreadsheet's byte-order mark
             reader = csv.DictReader(f)
             header = [h.strip() for h in reader.fieldnames or []]
             rows = list(reader)
     except (OSError, UnicodeDecodeError, csv.Error) as e:
-        raise GraderError(f"cannot read the roster {path}: {e}") from e
+        raise UsageError(f"cannot read the roster {path}: {e}") from e
     unknown = [h for h in header if h not in COLUMNS]
     if STUDENT not in header or unknown or not set(IDENTIFIERS) & set(header):
-        raise GraderError(f"roster {path}: the header must name `{STUDENT}` and at least one of {', '.join(IDENTIFIERS)} "
+        raise UsageError(f"roster {path}: the header must name `{STUDENT}` and at least one of {', '.join(IDENTIFIERS)} "
                           f"(and may name `name`); it has {', '.join(header) or 'nothing'}")
     required = [STUDENT] + [i for i in IDENTIFIERS if i in header]
     people, seen = [], {}
     for line, row in enumerate(rows, start=2):
         person = Person(**{k.strip(): (v or "").strip() for k, v in row.items() if k and k.strip() in COLUMNS})
         if empty := [c for c in required if not getattr(person, c)]:
-            raise GraderError(f"roster {path}, line {line}: {', '.join(empty)} is empty (every row fills {', '.join(required)})")
+            raise UsageError(f"roster {path}, line {line}: {', '.join(empty)} is empty (every row fills {', '.join(required)})")
         for key in [(STUDENT, person.student)] + [(i, getattr(person, i)) for i in IDENTIFIERS if getattr(person, i)]:
             if key in seen:
-                raise GraderError(f"roster {path}, line {line}: {key[0]} {key[1]!r} is already on line {seen[key]}")
+                raise UsageError(f"roster {path}, line {line}: {key[0]} {key[1]!r} is already on line {seen[key]}")
             seen[key] = line
         people.append(person)
     return Roster(tuple(people), str(path))

@@ -1,6 +1,7 @@
 """What to change, for the reports that explain a grade (HTML, Markdown), and the words every report shares: plain text,
 defined once."""
 
+from grader import protocol as P
 from grader.results import WEAK_ISOLATION
 
 # What to change, keyed by criterion id (the rubric's) and by flag id. Unknown ids fall back to the detail alone.
@@ -44,15 +45,25 @@ FLAG_ADVICE = {
     "pretrained_weights": "Submit the model untrained: the grade comes from the rubric's own training run from a fresh "
                           "initialization. Remove any `torch.load` or `load_state_dict` from the model's constructor.",
 }
-STAGE_WORDS = {"load": "loading", "inspect": "inspecting", "train": "training", "evaluate": "evaluating"}  # "error while …"
+STAGE_WORDS = {P.LOAD: "loading", P.INSPECT: "inspecting", P.TRAIN: "training", P.EVALUATE: "evaluating",
+               P.GRADER: "grading"}  # "error while …"
 STAGE_ADVICE = {
-    "load": "The grader could not import the file or build the model with `ModelClass()`: run `python yourfile.py`, then "
+    P.LOAD: "The grader could not import the file or build the model with `ModelClass()`: run `python yourfile.py`, then "
             "build the model with no arguments yourself, and keep training code out of import time.",
-    "inspect": "The forward pass of a 1×28×28 batch failed, or returned something other than (N, 10): try "
+    P.INSPECT: "The forward pass of a 1×28×28 batch failed, or returned something other than (N, 10): try "
                "`model(torch.zeros(4, 1, 28, 28))` and check the shapes in the traceback.",
-    "train": "Training failed part way: check that `forward` works in both `train()` and `eval()` mode, at any batch size.",
-    "evaluate": "The grader could not evaluate the predictions the worker returned: most likely a grader bug; please report it.",
+    P.TRAIN: "Training failed part way: check that `forward` works in both `train()` and `eval()` mode, at any batch size.",
+    P.EVALUATE: "The grader could not evaluate the predictions the worker returned: most likely a grader bug; please report it.",
+    P.GRADER: "Nothing in your submission: the grader itself failed. Tell your instructor (the traceback below is for them); "
+              "the submission can be graded again once the grader is fixed.",
 }
+
+
+def blame(error) -> str:
+    """Who failed, as every report says it: the submission (and while doing what), or the grader itself."""
+    if error.stage == P.GRADER:
+        return "the grader itself failed, not the submission"
+    return f"the submission errored while {STAGE_WORDS.get(error.stage, error.stage)}"
 
 
 def qualifiers(grade) -> str:
@@ -103,7 +114,7 @@ def grade_notes(grade) -> list[str]:
     kept it from being scored, a run that deviated from the recipe, a run without bubblewrap."""
     notes = []
     if grade.error:
-        notes.append(f"not scored: the submission errored ({grade.error.stage}): {grade.error.message}")
+        notes.append(f"not scored: {blame(grade.error)}: {grade.error.message}")
     if grade.provisional:
         notes.append("PROVISIONAL (" + "; ".join(grade.provisional) + "): not the grade")
     if any(f.id == WEAK_ISOLATION for f in grade.flags):

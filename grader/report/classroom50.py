@@ -23,7 +23,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timezone
 
-from grader.errors import GraderError
+from grader.errors import UsageError
 from grader.report.advice import criterion_text, grade_notes
 from grader.report.json import finite
 from grader.results import Grade
@@ -60,11 +60,11 @@ class Identity:
 
 
 def identity(environ: Mapping[str, str]) -> Identity:
-    """The identity from the runner's environment; GraderError naming every missing variable (outside Classroom 50)."""
+    """The identity from the runner's environment; UsageError naming every missing variable (outside Classroom 50)."""
     found = {field: next((environ[n] for n in names if environ.get(n)), "") for field, names in IDENTITY.items()}
     missing = [" or ".join(names) for field, names in IDENTITY.items() if not found[field]]
     if missing:
-        raise GraderError(f"--classroom50 needs Classroom 50's runner environment, and {', '.join(missing)} "
+        raise UsageError(f"--classroom50 needs Classroom 50's runner environment, and {', '.join(missing)} "
                           f"{'is' if len(missing) == 1 else 'are'} not set: run it from the assignment's autograder.py")
     actor, actor_id = environ.get("GITHUB_ACTOR", ""), environ.get("GITHUB_ACTOR_ID", "")
     return Identity(**found, review=environ.get("REVIEW_URL") or found["commit"],

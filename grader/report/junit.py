@@ -11,7 +11,7 @@ import re
 import xml.etree.ElementTree as ET
 
 from grader import __version__
-from grader.report.advice import seeds_text
+from grader.report.advice import blame, seeds_text
 from grader.results import Grade
 
 _NOT_XML = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
@@ -39,7 +39,7 @@ def render(grade: Grade) -> str:
         if grade.error:
             counts["errors"] += 1
             error = ET.SubElement(case, "error", type=_clean(grade.error.stage),
-                                  message=_clean(f"the submission errored ({grade.error.stage} stage): {grade.error.message}"))
+                                  message=_clean(f"{blame(grade.error)}: {grade.error.message}"))
             error.text = _clean(grade.error.traceback or grade.error.message)
         elif not c.ran:
             counts["skipped"] += 1

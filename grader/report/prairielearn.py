@@ -6,21 +6,23 @@ the student), `message` and `output` (shown above the tests) and `tests[]` (`nam
 `message`), which `<pl-external-grader-results>` renders. It keeps every other key with the job: `grader` holds
 the provenance.
 
-Not gradable: a submission that could not be loaded (a syntax error, no model class; also a rubric that did not
-load) and a failure of the grader's own (no MNIST data, a bug: the `evaluate` stage), so the student keeps the
-attempt. A model that loads and then fails (its forward pass, its training) is graded: 0 points, and the reason.
+Not gradable: a submission that could not be loaded (a syntax error, no model class), predictions the grader could
+not evaluate, and a failure of the grader's own (stage `grader`: a bug, no MNIST data, a rubric that did not load),
+so the student keeps the attempt. A model that loads and then fails (its forward pass, its training) is graded: 0
+points, and the reason.
 """
 
 from __future__ import annotations
 
 import json
 
+from grader import protocol as P
 from grader.report.advice import STAGE_ADVICE, STAGE_WORDS, criterion_text, points_text, qualifiers, seeds_text
 from grader.report.json import finite, provenance
 from grader.report.markdown import OUTPUT_CHARS, TRACEBACK_CHARS
 from grader.results import Grade
 
-NOT_GRADABLE = ("load", "evaluate")  # the stages whose error is no fault of a model that ran
+NOT_GRADABLE = (P.LOAD, P.EVALUATE, P.GRADER)  # the stages whose error is no fault of a model that ran
 
 
 def to_dict(grade: Grade) -> dict:

@@ -18,6 +18,7 @@ import signal
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -29,6 +30,7 @@ import safetensors.numpy
 from grader import boundary, numerics
 from grader import protocol as P
 from grader.boundary import BadWorkerData
+from grader.errors import Stopped
 from grader.graph import format as fmt
 from grader.load import Submission
 from grader.results import StageError
@@ -38,6 +40,7 @@ from grader.sandbox import confine, isolation
 POLL_SECONDS = 0.05
 DISK_CHECK_SECONDS = 0.2  # how often the job folder's size is measured: a disk filler overshoots by what it writes meanwhile
 STARTUP_SECONDS = 180.0  # the worker's own start (importing torch) on a loaded machine; not the submission's time
+STOPPING = threading.Event()  # the grader was told to stop (grader.cli sets it): every watch loop ends its worker
 
 # Runs first in the worker, before any student code: limits, output caps, then the worker.
 BOOTSTRAP = """
@@ -290,6 +293,8 @@ class _Watch:
     def follow(self, process: subprocess.Popen) -> StageError | None:
         """Watch until the worker ends (None), or a limit ends it (the error), or it writes something bad (None; see `bad`)."""
         while process.poll() is None:
+            if STOPPING.is_set():  # in any thread: the caller's `finally` kills the worker's tree and frees its cgroup
+                raise Stopped
             if not self._read_events():
                 return None
             limit = self._limit()
