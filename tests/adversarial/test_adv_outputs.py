@@ -12,7 +12,7 @@ import pytest
 from hostile import SUBMISSIONS, assert_clean_error, instantiate, mode
 
 from grader.batch import BatchOptions, grade_class
-from grader.report import csv as csv_report
+from grader.batch import csv as csv_report
 from grader.report import json as json_report
 from grader.rubric import load_rubric
 

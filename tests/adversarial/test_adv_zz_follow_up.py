@@ -10,7 +10,7 @@ from pathlib import Path
 from hostile import SUBMISSIONS, job_folders_of
 
 from grader.sandbox import confine
-from grader.sandbox.runner import JOB_PREFIX
+from grader.sandbox.confine import JOB_PREFIX
 
 
 def test_an_honest_grade_still_works(grade):

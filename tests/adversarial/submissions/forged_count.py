@@ -1,6 +1,6 @@
 """Hostile: the same 25,370-parameter model, but instead of patching torch it forges what the worker
-sends back. It patches the worker's own writers (pathlib.Path.write_text for inspection.json,
-numpy.savez for tensors.npz) so the manifest lists a single 10-value tensor and the archive holds
+sends back. It patches the worker's own writers (pathlib.Path.write_bytes for inspection.json,
+safetensors' save_file for its tensors) so the manifest lists a single 10-value tensor and the file holds
 just that, and it adds absurd extra counts to the JSON. Everything the parent reads is consistent,
 so the parent counts 10.
 
@@ -11,33 +11,34 @@ import json
 import pathlib
 
 import numpy as np
+import safetensors.numpy
 import torch.nn as nn
 import torch.nn.functional as F
 
-_write_text = pathlib.Path.write_text
-_savez = np.savez
+_write_bytes = pathlib.Path.write_bytes
+_save_file = safetensors.numpy.save_file
 
 
-def write_text(self, data, *args, **kwargs):
+def write_bytes(self, data, *args, **kwargs):
     if self.name == "inspection.json":
         description = json.loads(data)
         description["tensors"] = [{"name": "fc2.bias", "kind": "parameter", "requires_grad": True, "key": "t0"}]
         description["hidden_tensors"], description["unused_parameters"] = [], []
         description["parameters"] = {"total": -1, "trainable": 10 ** 30, "counted": -25370}  # absurd, and ignored
-        data = json.dumps(description)
-    return _write_text(self, data, *args, **kwargs)
+        data = json.dumps(description).encode()
+    return _write_bytes(self, data, *args, **kwargs)
 
 
-def savez(file, *args, **kwargs):
-    if str(file).endswith("tensors.npz"):
-        args, kwargs = (), {"t0": np.zeros(10, dtype=np.float32)}
-    return _savez(file, *args, **kwargs)
+def save_file(arrays, path, *args, **kwargs):
+    if str(path).endswith("out/tensors.safetensors"):
+        arrays = {"t0": np.zeros(10, dtype=np.float32)}
+    return _save_file(arrays, path, *args, **kwargs)
 
 
 @lambda run: run()  # runs at import: the loading rule keeps definitions, and a decorator is part of one
 def _at_import():
-    pathlib.Path.write_text = write_text
-    np.savez = savez
+    pathlib.Path.write_bytes = write_bytes
+    safetensors.numpy.save_file = save_file
 
 
 class Net(nn.Module):

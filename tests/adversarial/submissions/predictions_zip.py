@@ -1,6 +1,6 @@
-"""Hostile: plants a zip archive (an .npz) as out/predictions_0.npy and announces it with a forged
+"""Hostile: plants a zip archive (an .npz) as the first predictions file and announces it with a forged
 {"stage": "train", "epoch": 0} event line. numpy.load(allow_pickle=False) happily returns an NpzFile
-for it, not an array.
+for it, not an array; it is not the safetensors file a predictions file must be either.
 
 Expected: the parent rejects the file and the run ends cleanly (graded, or a graded error); the grader
 never raises.
@@ -12,13 +12,16 @@ import numpy as np
 import torch.nn as nn
 import torch.nn.functional as F
 
+from grader import protocol as P
+
+
 @lambda run: run()  # runs at import: the loading rule keeps definitions, and a decorator is part of one
 def _at_import():
     global OUT, events, f
-    OUT = Path.cwd().parent / "out"
-    with open(OUT / "predictions_0.npy", "wb") as f:
+    OUT = Path.cwd().parent
+    with open(OUT / P.predictions_file(0), "wb") as f:
         np.savez(f, predictions=np.zeros(3, dtype=np.int64))
-    with open(OUT / "events.jsonl", "a") as events:
+    with open(OUT / P.EVENTS, "a") as events:
         events.write(json.dumps({"stage": "train", "epoch": 0}) + "\n")
 
 
