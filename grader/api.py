@@ -27,7 +27,7 @@ from grader.errors import UsageError
 from grader.evaluate import accuracy, diagnose, evaluate
 from grader.evaluation_set import prepare as prepare_evaluation_set
 from grader.evaluation_set import secret_seeds
-from grader.inspect import build_inspection, with_gradients, with_graph
+from grader.inspect import build_inspection, with_effects, with_graph
 from grader.inspect.graph import read_graph
 from grader.load import LoadError, ModelChoice, choose_model, resolve_submission
 from grader.results import Diagnostics, Environment, EpochRecord, Flag, Grade, Inspection, Metrics, Reference, SeedRun, StageError, Training, isolation_flags
@@ -131,7 +131,7 @@ class _Attempt:
     model_run: WorkerRun | None  # None: the grader itself failed before a worker returned (then `error` says why)
     trained: WorkerRun | None
     trained_by: str
-    inspection: Inspection | None  # the gradient probe applied
+    inspection: Inspection | None  # the measured effects applied
     error: StageError | None
     history: tuple[EpochRecord, ...] | None  # None: nothing trained (check, or an error)
     metrics: Metrics
@@ -203,13 +203,13 @@ def _attempt(submission, choice: ModelChoice, rubric: Rubric, mode: str, seed: i
         return _Attempt(seed, None, None, P.EAGER, None, StageError(e.stage, str(e), ""), None, _NO_METRICS, (), None)
     inspection, trainer_input, error = _inspect(run)
     trained, trained_by = run, P.EAGER
-    if error is None and trainer_input is not None:  # the trusted trainer (in a check: its gradient probe alone)
+    if error is None and trainer_input is not None:  # the trusted trainer (in a check: its effect measurement alone)
         try:
             trained, trained_by = run_worker(trainer_input, request, rubric.limits, training_data, report_epoch, isolation), P.GRAPH
         except BadWorkerData as e:
             return _Attempt(seed, run, None, P.GRAPH, inspection, StageError(e.stage, str(e), ""), None, _NO_METRICS, (), None)
         error = trained.error
-        inspection = with_gradients(inspection, trained.probe)
+        inspection = with_effects(inspection, trained.probe)
     history, metrics, flags, diagnostics = None, _NO_METRICS, (), None
     if mode == P.GRADE and error is None:
         try:
@@ -318,7 +318,9 @@ def _inspect(run: WorkerRun) -> tuple[Inspection | None, TrainerInput | None, St
     if run.graph is None:
         return inspection, None, run.error
     facts = read_graph(run.graph)
-    return with_graph(inspection, facts), TrainerInput(run.graph, facts.feature_nodes), run.error
+    if facts.refused:
+        return inspection, None, run.error or StageError(P.INSPECT, facts.refused, "")
+    return with_graph(inspection, facts), TrainerInput(run.graph, facts.feature_nodes, facts.resets), run.error
 
 
 def _export_flags(run, mode: str) -> tuple[Flag, ...]:

@@ -183,8 +183,9 @@ def read_inspection(job: Path) -> tuple[P.Trace, dict[str, np.ndarray]]:
     return trace, arrays
 
 
-def read_probe(job: Path) -> dict[str, bool]:
-    return read_json(job / P.PROBE, P.Probe, P.TRAIN).features
+def read_probe(job: Path) -> dict[str, float]:
+    """Each feature's measured effect (a non-finite one reads as none)."""
+    return {feature: effect or 0.0 for feature, effect in read_json(job / P.PROBE, P.Probe, P.TRAIN).features.items()}
 
 
 def read_activations(job: Path) -> tuple[tuple[P.LayerStat, ...], dict[str, np.ndarray]]:

@@ -29,7 +29,8 @@ STAGES = ("start", LOAD, INSPECT, "export", TRAIN, "done")  # the only order a w
 # request.json keys
 ROLE, MODE, ROOT, FILE, MODEL_CLASS, LEFT_OUT, RECIPE, EPOCHS, DEVICE = (
     "role", "mode", "root", "file", "model_class", "left_out", "recipe", "epochs", "device")
-FEATURES = "features"  # the trainer's request: {feature: [graph node names]}; and the probe's answer: {feature: bool}
+FEATURES = "features"  # the trainer's request: {feature: [node positions]}; and the probe's answer: {feature: effect}
+RESETS = "resets"  # the trainer's request: {input position: the value its normalization statistic starts from}
 
 # Isolation: what the user asks for (--isolation), and what a report says was applied (BWRAP, PROCESS, or NONE: no worker ran)
 AUTO, PROCESS, STRICT = "auto", "process", "strict"
@@ -48,7 +49,7 @@ GRAPH_FILE = "out/graph.json"  # as exported (grader.graph.format); its arrays i
 GRAPH_TENSORS = "out/graph_tensors.safetensors"
 TYPED_GRAPH = "graph.json"  # the trainer's job folder: the typed graph the parent wrote (grader.graph.format.encode)
 TYPED_GRAPH_TENSORS = "graph.safetensors"
-PROBE = "out/probe.json"  # Probe: the trainer's gradient check
+PROBE = "out/probe.json"  # Probe: each feature's measured effect
 ACTIVATIONS = "out/activations.json"  # Activations; the feature maps in out/feature_maps.safetensors
 FEATURE_MAPS = "out/feature_maps.safetensors"
 PREDICTIONS = "predictions"  # the one array of a predictions file
@@ -95,9 +96,9 @@ class WorkerError:
 
 @dataclass(frozen=True)
 class Probe:
-    """probe.json: for each feature, whether the loss has a non-zero gradient through it."""
+    """probe.json: for each feature, its largest effect on the logits (grader.graph.build.feature_effects)."""
 
-    features: Annotated[dict[Name, bool], Meta(max_length=16)]
+    features: Annotated[dict[Name, float | None], Meta(max_length=16)]  # None: not finite
 
 
 @dataclass(frozen=True)

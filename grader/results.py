@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -69,6 +69,7 @@ class Inspection:
     summary: str  # torchinfo's table
     flags: tuple[Flag, ...]
     notes: tuple[str, ...]
+    effects: dict[str, float] = field(default_factory=dict)  # each feature's measured effect on the logits (when a trainer ran)
 
 
 @dataclass(frozen=True)

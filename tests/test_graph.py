@@ -8,6 +8,7 @@ import copy
 import json
 
 import msgspec
+import numpy as np
 import pytest
 import torch
 from torch import nn
@@ -171,7 +172,7 @@ def test_no_string_of_the_worker_s_file_reaches_the_trainer_s_code():
     text = msgspec.json.encode(graph).decode()
     for old, new in names.items():
         text = text.replace(f'"{old}"', json.dumps(new))
-    module = build.GraphModel(decode_graph(text.encode(), arrays))
+    module = build.GraphModel(decode_graph(text.encode(), arrays), {})
     assert "__import__" not in module.training_graph.code and "__import__" not in module.evaluation_graph.code
 
 
@@ -179,7 +180,7 @@ def test_the_rebuilt_module_computes_what_the_model_computes_in_both_modes():
     torch.manual_seed(1)
     model = Small()
     twin = copy.deepcopy(model)
-    rebuilt = build.GraphModel(exported(model))
+    rebuilt = build.GraphModel(exported(model), {})
     x = torch.randn(64, 1, 28, 28)
     torch.manual_seed(2)
     expected = twin.train()(x)
@@ -192,22 +193,139 @@ def test_the_rebuilt_module_refuses_an_operation_that_is_not_allowed():
     graph = exported(Small())
     tampered = fmt.Graph(graph.inputs, (fmt.Node("builtins.exec", (), "", "", None, None),) + graph.nodes[1:], graph.output, graph.arrays)
     with pytest.raises(build.BadGraph, match="not allowed"):
-        build.GraphModel(tampered)
+        build.GraphModel(tampered, {})
 
 
-def test_a_feature_multiplied_by_zero_has_no_gradient():
-    class Pretend(Small):
-        def forward(self, x):
-            y = F.relu(self.bn(self.conv(x)))
-            y = y + 0.0 * self.drop(y)  # Dropout "runs"
-            return F.log_softmax(self.gap(self.out(y)).flatten(1), dim=1)
-
-    graph = exported(Pretend())
+def effects_of(module: nn.Module) -> dict[str, float]:
+    """The trainer's measured effect of each feature of `module`, on 16 random digits."""
+    graph = exported(module)
     facts = read_graph(graph)
+    model = build.GraphModel(graph, facts.resets)
+    images = (torch.rand(16, 28, 28, generator=torch.Generator().manual_seed(0)) * 255).to(torch.uint8).numpy()
+    return build.feature_effects(graph, model, images, {k: list(v) for k, v in facts.feature_nodes.items()}, torch.device("cpu"))
+
+
+class ZeroTimesDropout(Small):
+    def forward(self, x):
+        y = F.relu(self.bn(self.conv(x)))
+        y = y + 0.0 * self.drop(y)  # Dropout "runs"
+        return F.log_softmax(self.gap(self.out(y)).flatten(1), dim=1)
+
+
+class StraightThrough(Small):
+    """BN and Dropout on a branch added as t - t.detach(): exactly zero in the output, a gradient through both."""
+
+    def forward(self, x):
+        y = F.relu(self.conv(x))
+        t = self.drop(self.bn(y))
+        return F.log_softmax(self.gap(self.out(y + (t - t.detach()))).flatten(1), dim=1)
+
+
+class Scaled(Small):
+    def forward(self, x):
+        y = F.relu(self.conv(x))
+        return F.log_softmax(self.gap(self.out(y + 1e-6 * self.drop(self.bn(y)))).flatten(1), dim=1)
+
+
+@pytest.mark.parametrize("module", [ZeroTimesDropout(), StraightThrough(), Scaled()], ids=lambda m: type(m).__name__)
+def test_a_feature_counts_by_its_effect_on_the_logits_not_by_running(module):
+    facts = read_graph(exported(module))
     assert facts.features["dropout"]  # the graph alone cannot tell
-    model = build.GraphModel(graph)
-    images = (torch.rand(16, 28, 28) * 255).to(torch.uint8).numpy()
-    labels = torch.randint(0, 10, (16,)).numpy()
-    probe = build.feature_gradients(graph, model, images, labels, {k: list(v) for k, v in facts.feature_nodes.items()},
-                                    torch.device("cpu"))
-    assert probe["dropout"] is False and probe["batchnorm"] is True and probe["gap"] is True
+    effects = effects_of(module)
+    assert effects["dropout"] < 1e-5 and effects["gap"] > 0.1
+    if not isinstance(module, ZeroTimesDropout):
+        assert effects["batchnorm"] < 1e-5
+
+
+def test_an_honest_model_s_features_have_an_effect_of_the_order_of_one():
+    effects = effects_of(Small())
+    assert all(0.1 < effects[f] < 10 for f in ("batchnorm", "dropout", "gap")), effects
+
+
+class Bank(Small):
+    """An answer bank read as the running statistics of an evaluation-mode batch norm of a constant."""
+
+    def __init__(self):
+        super().__init__()
+        self.register_buffer("bank_mean", torch.randn(500))
+        self.register_buffer("bank_var", torch.rand(500) + 1)
+
+    def forward(self, x):
+        bank = F.batch_norm(torch.zeros(1, 500), self.bank_mean, self.bank_var, training=False)
+        return super().forward(x) + bank[:, :10]
+
+
+def test_statistics_of_a_normalization_that_does_not_learn_from_the_image_are_counted():
+    facts = read_graph(exported(Bank()))
+    assert facts.parameters.counted == 168 + 2 * 500 and facts.parameters.buffers_extra == 1000
+
+
+def test_real_statistics_are_exempt_and_reset_to_their_defaults():
+    graph = exported(Small())
+    facts = read_graph(graph)
+    assert facts.parameters.counted == 168
+    names = {i: key for i, key in enumerate(e.key for e in graph.inputs)}
+    assert sorted(facts.resets.values()) == [0.0, 0.0, 1.0] and set(facts.resets) <= set(names)
+    shipped = {key: array.copy() for key, array in graph.arrays.items()}
+    for i in facts.resets:
+        shipped[graph.inputs[i].key] = np.full_like(shipped[graph.inputs[i].key], 7)
+    model = build.GraphModel(fmt.Graph(graph.inputs, graph.nodes, graph.output, shipped), facts.resets)
+    assert [float(getattr(model, model.names[i]).float().mean()) for i in sorted(facts.resets)] == [
+        facts.resets[i] for i in sorted(facts.resets)]
+
+
+class Generated(nn.Module):
+    """A fixed pseudo-random 784x64 matrix computed in forward from arange, then a linear layer."""
+
+    def __init__(self):
+        super().__init__()
+        self.fc = nn.Linear(64, 10)
+
+    def forward(self, x):
+        matrix = (torch.arange(784 * 64) * 2654435761 % 1000).float().view(784, 64) / 1000
+        return self.fc(x.flatten(1) @ matrix)
+
+
+class Stored(Generated):
+    def __init__(self):
+        super().__init__()
+        self.register_buffer("matrix", (torch.arange(784 * 64) * 2654435761 % 1000).float().view(784, 64) / 1000)
+
+    def forward(self, x):
+        return self.fc(x.flatten(1) @ self.matrix)
+
+
+def test_a_matrix_generated_in_forward_counts_as_its_stored_twin():
+    assert read_graph(exported(Generated())).parameters.counted == read_graph(exported(Stored())).parameters.counted == 650 + 784 * 64
+
+
+def test_a_computed_view_of_a_parameter_adds_nothing():
+    class Transposed(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.w = nn.Parameter(torch.randn(10, 784))
+
+        def forward(self, x):
+            return x.flatten(1) @ self.w.t()
+
+    assert read_graph(exported(Transposed())).parameters.counted == 7840
+
+
+def test_a_model_that_reads_its_step_counter_is_refused():
+    class Counting(Small):
+        def forward(self, x):
+            return super().forward(x) + self.bn.num_batches_tracked.float() * 0
+
+    assert "updates in place" in read_graph(exported(Counting())).refused
+    assert read_graph(exported(Small())).refused == ""
+
+
+def test_the_evaluation_graph_mutates_nothing():
+    graph = exported(Small())
+    facts = read_graph(graph)
+    model = build.GraphModel(graph, facts.resets).eval()
+    before = {k: v.clone() for k, v in model.state_dict().items()}
+    model(torch.randn(8, 1, 28, 28))
+    assert all(torch.equal(before[k], v) for k, v in model.state_dict().items())
+    model.train()(torch.randn(8, 1, 28, 28))
+    assert not all(torch.equal(before[k], v) for k, v in model.state_dict().items())  # training updates the statistics

@@ -3,7 +3,8 @@
 Every operation is looked up among the allowed ATen operations (grader.graph.format) and bound to torch's live
 schema; torch.fx writes the forward function, and nothing in it is a name or a string of the worker's file.
 The evaluation graph is the training graph with batch_norm's and dropout's `training` flags (at their schema
-positions) turned off, so no branch the submission kept for evaluation time exists in it.
+positions) turned off, so no branch the submission kept for evaluation time exists in it, and it mutates nothing:
+an in-place update of the model's own state (a batch-norm step counter) is left out.
 """
 
 from __future__ import annotations
@@ -24,7 +25,9 @@ class BadGraph(Exception):
 class GraphModel(nn.Module):
     """The exported model: its tensors as parameters and buffers, and a training and an evaluation graph."""
 
-    def __init__(self, graph: fmt.Graph):
+    def __init__(self, graph: fmt.Graph, resets: dict[int, float]):
+        """`resets`: input position -> the value a normalization statistic starts from: nothing the student shipped in
+        one survives into training."""
         super().__init__()
         self.names: list[str] = []  # for each graph input: the attribute holding it, "" for the images
         for i, entry in enumerate(graph.inputs):
@@ -32,6 +35,8 @@ class GraphModel(nn.Module):
                 self.names.append("")
                 continue
             tensor = torch.from_numpy(np.ascontiguousarray(graph.arrays[entry.key]))
+            if i in resets:
+                tensor = torch.full_like(tensor, resets[i])
             name = f"input_{i}"
             if entry.kind == fmt.PARAMETER:
                 self.register_parameter(name, nn.Parameter(tensor, requires_grad=tensor.is_floating_point()))
@@ -48,23 +53,34 @@ class GraphModel(nn.Module):
         return (self.training_graph if self.training else self.evaluation_graph)(*self.inputs(x))
 
 
-def build_graph(graph: fmt.Graph, training: bool, extra_outputs: tuple[int, ...] = ()) -> fx.Graph:
+def build_graph(graph: fmt.Graph, training: bool, extra_outputs: tuple[int, ...] = (), perturbed: int | None = None) -> fx.Graph:
     """An fx.Graph of the typed graph (its `training` flags off for evaluation), returning the model's output
-    followed by the nodes at the positions `extra_outputs`. Every name in it is fx's or ours: the operations come
+    followed by the nodes at the positions `extra_outputs`; the output of node `perturbed` goes through the root
+    module's `perturbation` (feature_effects). Every name in it is fx's or ours: the operations come
     from the allow-list, argument names from torch's live schema, values are typed numbers, torch's named constants
     or allow-listed strings (grader.boundary checked them), and fx names each node after its operation."""
     g = fx.Graph()
     values = [g.placeholder(f"input_{i}") for i in range(len(graph.inputs))]
     for node in graph.nodes:
+        if not training and _updates_state(node, graph):
+            values.append(values[node.args[0].index])  # an in-place update returns what it updated
+            continue
         target = resolve(node.target)
         args = list(node.args)
         if not training and node.target in fmt.TRAINING_ARGUMENT:
             args[fmt.TRAINING_ARGUMENT[node.target]] = False
         values.append(g.call_function(target, *_call(target, node, [_value(a, values) for a in args])))
+        if perturbed == len(values) - 1 - len(graph.inputs):
+            values[-1] = g.call_module("perturbation", (values[-1],))
     outputs = [values[graph.output.index]] + [values[len(graph.inputs) + i] for i in extra_outputs]
     g.output(outputs[0] if len(outputs) == 1 else tuple(outputs))
     g.lint()
     return g
+
+
+def _updates_state(node: fmt.Node, graph: fmt.Graph) -> bool:
+    """An in-place operation on one of the model's own tensors (not on a value computed in this call)."""
+    return fmt.in_place(node.target) and isinstance(node.args[0], fmt.Ref) and node.args[0].index < len(graph.inputs)
 
 
 def resolve(name: str):
@@ -106,27 +122,55 @@ def _value(arg, values: list):
     return arg
 
 
-def feature_gradients(graph: fmt.Graph, model: GraphModel, images, labels, features: dict[str, list[int]], device) -> dict[str, bool]:
-    """For each feature (batchnorm, dropout, ...), whether the loss of one real training batch has a non-zero
-    gradient through the output of any of its nodes: `0.0 * self.dropout(x)` runs, but changes nothing.
-    Leaves the model's state and the random generators as they were."""
+EFFECT_NOISE = 0.1  # the perturbation of a layer's output, relative to that output's root mean square
+
+
+def feature_effects(graph: fmt.Graph, model: GraphModel, images, features: dict[str, list[int]], device) -> dict[str, float]:
+    """For each feature (batchnorm, dropout, ...), the largest effect any of its nodes has on the logits of a batch of
+    digits, in training mode (where Dropout acts): the root mean square of the change of the (centred) logits when the
+    node's output is perturbed by Gaussian noise of EFFECT_NOISE times its own root mean square, one draw per image and
+    channel (a global average would wash out noise drawn per pixel), over EFFECT_NOISE times the logits' own. About 1
+    for a layer the output goes through; 0 for `t - t.detach()`; 1e-6 for a branch scaled by 1e-6. The same dropout
+    draws in both passes; the model's state and the random generators are left as they were."""
     from grader.train import normalize
 
-    names = tuple(dict.fromkeys(n for nodes in features.values() for n in nodes))
-    if not names:
-        return {feature: False for feature in features}
-    probe = fx.GraphModule(nn.Module(), build_graph(graph, training=True, extra_outputs=names))
+    nodes = tuple(dict.fromkeys(n for ns in features.values() for n in ns))
     state = {k: v.clone() for k, v in model.state_dict().items()}
-    with torch.random.fork_rng(devices=[device] if device.type == "cuda" else []):
-        x = normalize(torch.from_numpy(images)).to(device)
-        outputs = probe(*model.inputs(x))
-        loss = nn.functional.cross_entropy(outputs[0], torch.from_numpy(labels).to(device).long())
-        differentiable = [o for o in outputs[1:] if o.requires_grad]  # one computed from the model's tensors alone has none
-        grads = iter(torch.autograd.grad(loss, differentiable, allow_unused=True) if differentiable else ())
-        grads = [next(grads) if o.requires_grad else None for o in outputs[1:]]
+    x = normalize(torch.from_numpy(images)).to(device)
+    effects = {}
+    with torch.no_grad(), torch.random.fork_rng(devices=[device] if device.type == "cuda" else []):
+        baseline = _logits(fx.GraphModule(nn.Module(), build_graph(graph, training=True)), model, x)
+        for node in nodes:
+            root = nn.Module()
+            root.perturbation = _Perturbation(torch.Generator(device=device).manual_seed(node))
+            perturbed = _logits(fx.GraphModule(root, build_graph(graph, training=True, perturbed=node)), model, x)
+            effects[node] = float(_rms(perturbed - baseline) / (EFFECT_NOISE * _rms(baseline)).clamp_min(1e-12))
     model.load_state_dict(state)
-    nonzero = {name: g is not None and bool(g.abs().sum() > 0) for name, g in zip(names, grads, strict=True)}
-    return {feature: any(nonzero[n] for n in nodes) for feature, nodes in features.items()}
+    return {feature: max((effects[n] for n in ns), default=0.0) for feature, ns in features.items()}
+
+
+def _logits(module: fx.GraphModule, model: GraphModel, x: torch.Tensor) -> torch.Tensor:
+    torch.manual_seed(0)  # the same dropout masks in every pass
+    out = module(*model.inputs(x)).float()
+    return out - out.mean(dim=1, keepdim=True)  # log-probabilities and logits alike: a constant per row changes nothing
+
+
+def _rms(t: torch.Tensor) -> torch.Tensor:
+    return t.pow(2).mean().sqrt()
+
+
+class _Perturbation(nn.Module):
+    """Gaussian noise of EFFECT_NOISE times the value's root mean square, one draw per image and channel, from a generator
+    of its own."""
+
+    def __init__(self, generator: torch.Generator):
+        super().__init__()
+        self.generator = generator
+
+    def forward(self, value: torch.Tensor) -> torch.Tensor:
+        shape = value.shape[:2] + (1,) * (value.dim() - 2)
+        noise = torch.randn(shape, generator=self.generator, device=value.device, dtype=value.dtype)
+        return value + EFFECT_NOISE * _rms(value.detach()) * noise
 
 
 def activation_profile(graph: fmt.Graph, model: GraphModel, images: torch.Tensor, sample: int = 0) -> tuple[list[dict], dict[str, torch.Tensor]]:

@@ -78,6 +78,11 @@ STRINGS = {"equation": r"[a-zA-Z.,> -]{1,64}", "approximate": r"none|tanh", "mod
            "padding": r"valid|same"}  # the only string arguments of the allowed operations, and what each may hold
 
 
+def in_place(target: str) -> bool:
+    """An operation that writes into its first argument (ATen's trailing underscore: add_, relu_)."""
+    return target.startswith("aten.") and target.split(".")[1].endswith("_")
+
+
 @dataclass(frozen=True)
 class Ref:
     """A value of the graph: input `index`, or node `index - len(inputs)`."""

@@ -86,14 +86,21 @@ def with_graph(inspection: Inspection, facts: GraphFacts) -> Inspection:
     return dataclasses.replace(inspection, parameters=parameters, architecture=architecture)
 
 
-def with_gradients(inspection: Inspection | None, probe: dict | None) -> Inspection | None:
-    """A feature counts only if the loss of a real training batch has a non-zero gradient through it (the trainer's probe)."""
-    if inspection is None or not probe:
+MIN_EFFECT = 0.01  # a feature counts when perturbing its output moves the logits by at least this share (README: the margin)
+
+
+def with_effects(inspection: Inspection | None, effects: dict[str, float] | None) -> Inspection | None:
+    """A feature counts only by its measured effect on the logits (the trainer's grader.graph.build.feature_effects):
+    one that runs but changes nothing (`t - t.detach()`, a branch scaled by 1e-6, a result multiplied by zero) does not."""
+    if inspection is None or effects is None:
         return inspection
-    dead = [f for f in ARCHITECTURE_FEATURES if getattr(inspection.architecture, f) and probe.get(f) is False]
+    inspection = dataclasses.replace(inspection, effects={f: round(e, 6) for f, e in effects.items()})
+    dead = [f for f in ARCHITECTURE_FEATURES if getattr(inspection.architecture, f) and effects.get(f, 0.0) < MIN_EFFECT]
     if not dead:
         return inspection
-    flags = tuple(Flag(R.FEATURE_WITHOUT_EFFECT, f"{f} runs, but changes nothing: the loss has no gradient through it "
-                                                 f"(multiplied by zero?); it does not count") for f in dead)
+    flags = tuple(Flag(R.FEATURE_WITHOUT_EFFECT, f"{f} runs, but changes nothing: perturbing its output moves the logits by "
+                                                 f"{effects.get(f, 0.0):.2g} of the perturbation, under the {MIN_EFFECT:g} a layer "
+                                                 f"needs to count (multiplied by zero or a tiny factor, or added as t - t.detach()?)")
+                  for f in dead)
     architecture = dataclasses.replace(inspection.architecture, **{f: False for f in dead})
     return dataclasses.replace(inspection, architecture=architecture, flags=inspection.flags + flags)

@@ -100,15 +100,17 @@ class WorkerRun:
     feature_maps: dict[str, np.ndarray]  # conv layer name -> (C, H, W) for the sample digit
     graph: fmt.Graph | None = None  # the model worker's exported graph, bound to torch's schemas
     export_failure: str = ""  # why the export failed, when it did
-    probe: dict[str, bool] | None = None  # the trainer's gradient check: feature -> bool
+    probe: dict[str, float] | None = None  # the trainer's measurement: feature -> its effect on the logits
 
 
 @dataclass(frozen=True)
 class TrainerInput:
-    """What the trainer gets: the typed graph, and the nodes (positions) behind each feature for its gradient check."""
+    """What the trainer gets: the typed graph, the nodes (positions) behind each feature for its effect measurement,
+    and the normalization statistics to reset before training (input position -> value)."""
 
     graph: fmt.Graph
     features: dict[str, tuple[int, ...]]
+    resets: dict[int, float]
 
 
 @dataclass(frozen=True)
@@ -168,6 +170,7 @@ def _run(job, work: Submission | TrainerInput, request, limits, data, on_epoch, 
         safetensors.numpy.save_file(work.graph.arrays, job / P.TYPED_GRAPH_TENSORS)
         (job / P.TYPED_GRAPH).write_text(fmt.encode(work.graph))
         request[P.FEATURES] = {k: list(v) for k, v in work.features.items()}
+        request[P.RESETS] = {str(k): v for k, v in work.resets.items()}
         workdir = job
     else:
         root = job / P.SUBMISSION

@@ -17,7 +17,9 @@ PROFILE_IMAGES = 256  # evaluation images behind the per-layer activation statis
 
 
 def run(job: Path, request: dict, device, enter) -> None:
-    """The trusted part: the exported graph, trained and evaluated by the grader's own code alone."""
+    """The trusted part: the exported graph, trained and evaluated by the grader's own code alone. Each feature's
+    effect is measured on the initialized model in a check (on random digits: a check has no data) and on the trained
+    one in a grade (on real training digits)."""
     import numpy as np
     from safetensors.numpy import load_file
 
@@ -26,19 +28,17 @@ def run(job: Path, request: dict, device, enter) -> None:
     from grader.rubric import recipe_from_dict
 
     graph = fmt.decode((job / P.TYPED_GRAPH).read_bytes(), load_file(job / P.TYPED_GRAPH_TENSORS))
-    model = build.GraphModel(graph).to(device)
+    model = build.GraphModel(graph, {int(i): value for i, value in request[P.RESETS].items()}).to(device)
     recipe = recipe_from_dict(request[P.RECIPE])
-    if request[P.MODE] == P.CHECK:  # no data in a check: random digits show a feature multiplied by zero just as well
-        generator = np.random.default_rng(0)
-        images, labels = generator.integers(0, 256, (recipe.batch_size, 28, 28), np.uint8), generator.integers(0, 10, recipe.batch_size)
+    if request[P.MODE] == P.GRADE:
+        train_and_report(job, model, recipe, request, device, enter)
+        images = np.load(job / P.DATA / "train_images.npy", allow_pickle=False)[: recipe.batch_size]
     else:
-        images, labels = (np.load(job / P.DATA / f"{k}.npy", allow_pickle=False)[: recipe.batch_size] for k in ("train_images", "train_labels"))
-    probe = build.feature_gradients(graph, model, images, labels, request[P.FEATURES], device)
-    (job / P.PROBE).write_bytes(msgspec.json.encode({P.FEATURES: probe}))
-    if request[P.MODE] == P.CHECK:
-        return
-    train_and_report(job, model, recipe, request, device, enter)
-    write_profile(job, *build.activation_profile(graph, model, profile_images(job, device)))
+        images = np.random.default_rng(0).integers(0, 256, (recipe.batch_size, 28, 28), np.uint8)
+    effects = build.feature_effects(graph, model, images, request[P.FEATURES], device)
+    (job / P.PROBE).write_bytes(msgspec.json.encode({P.FEATURES: effects}))
+    if request[P.MODE] == P.GRADE:
+        write_profile(job, *build.activation_profile(graph, model, profile_images(job, device)))
 
 
 def train_and_report(job: Path, model, recipe, request: dict, device, enter) -> None:
