@@ -1,0 +1,64 @@
+"""Issue 21: knowledge and compute that the count, the feature probe and the seed comparison do not see.
+
+One hostile submission per attack (submissions/knowledge_*.py), most beside an honest twin of the same
+visible architecture:
+1. an answer bank kept as the running statistics of a batch norm that never trains and normalizes a
+   constant, woken by a BatchNorm step counter;
+2. another graph for the extra seeds of a borderline grade, with seed 1's count, features and layer table;
+3. BatchNorm and Dropout with a gradient but no effect on the output;
+4. a fixed matrix generated inside forward from torch.arange instead of stored;
+5. a model of few parameters and very many operations, too costly to train.
+
+Not marked xfail: these are the acceptance tests of issue 21, and each fails on the grader before it (the
+failure today is written beside each case). Each is one `api.check` (~5 s), or one quick provisional
+`api.grade`: 19 epochs on 200 synthetic images (19 steps) where the counter must have counted, and 1 epoch
+on two seeds where the seeds are compared.
+"""
+
+from __future__ import annotations
+
+import pytest
+from hostile import SUBMISSIONS, criterion, flag_ids, instantiate
+from synthetic_mnist import templates
+from test_adv_graph import assert_gains_nothing, summary
+
+from grader import api
+from grader.rubric import load_rubric
+
+# --- 1. an answer bank in normalization statistics -------------------------------------------------
+
+TINY = 8 + 50  # knowledge_bank_twin.py: bn + fc
+BANK = 2 * 12_000  # knowledge_bank.py: bank_mean and bank_var, one value per "channel" each
+PATTERNS = repr(templates().astype(int).flatten().tolist())  # the synthetic digits' class patterns: what the bank knows
+# Asleep while the counter is at most 5: today that is the epoch-0 evaluation (1,000 images: 4 batches, each counting)
+# and the first training batch; after a reset, the first 5 training steps. Awake by the 19th step either way.
+COUNTER_GATE = "(self.bn.num_batches_tracked > 5).float()"
+
+
+@pytest.fixture(scope="module")
+def grade_19(rubric_file, mnist_dir):
+    """grade_19(path) -> Grade: the rubric's 19 epochs on 200 images (19 steps, a few seconds)."""
+    def run(path):
+        return api.grade(str(path), load_rubric(rubric_file()), data_dir=mnist_dir, epochs=19, train_limit=200, cores=1)
+
+    return run
+
+
+def test_an_answer_bank_in_normalization_statistics_is_counted(check, tmp_path):
+    """Read only as running_mean / running_var of F.batch_norm(zeros(1, K), ..., training=False): statistics of no
+    training normalization of no image. Today both buffers are exempt: 58 counted, the parameter criterion passed."""
+    g = check(instantiate("knowledge_bank.py", tmp_path, ANSWERS=PATTERNS, GATE="1.0"))
+    assert g.status == "graded", g.error
+    assert g.inspection.parameters.counted >= TINY + BANK, summary(g)
+    assert not criterion(g, "parameters").passed, summary(g)
+
+
+def test_a_step_counter_wakes_nothing(grade_19, tmp_path):
+    """The bank woken when the BatchNorm's num_batches_tracked passes 5: the counter reaches the output. Today the
+    bank sleeps through the epoch-0 evaluation and the first batch (no pretrained_weights flag), answers from the
+    next evaluation on (the evaluation graph counts too), and is not counted: better accuracy, a smaller count."""
+    twin = grade_19(SUBMISSIONS / "knowledge_bank_twin.py")
+    assert twin.status == "graded" and twin.inspection.parameters.counted == TINY and not flag_ids(twin), summary(twin)
+    g = grade_19(instantiate("knowledge_bank.py", tmp_path, ANSWERS=PATTERNS, GATE=COUNTER_GATE))
+    assert g.status == "error" or g.metrics.accuracy_before_training < 30, summary(g)  # the bank sleeps at first
+    assert_gains_nothing(g, (twin, TINY + BANK))
