@@ -17,13 +17,15 @@ on two seeds where the seeds are compared.
 
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
 from hostile import SUBMISSIONS, criterion, flag_ids, instantiate
 from synthetic_mnist import templates
 from test_adv_graph import assert_gains_nothing, summary
 
 from grader import api
-from grader.rubric import load_rubric
+from grader.rubric import Seeds, load_rubric
 
 # --- 1. an answer bank in normalization statistics -------------------------------------------------
 
@@ -62,3 +64,26 @@ def test_a_step_counter_wakes_nothing(grade_19, tmp_path):
     g = grade_19(instantiate("knowledge_bank.py", tmp_path, ANSWERS=PATTERNS, GATE=COUNTER_GATE))
     assert g.status == "error" or g.metrics.accuracy_before_training < 30, summary(g)  # the bank sleeps at first
     assert_gains_nothing(g, (twin, TINY + BANK))
+
+
+# --- 2. another model for the extra seeds ----------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def two_seeds(rubric_file, mnist_dir):
+    """two_seeds(path) -> Grade: 1 epoch on 200 images under a rubric that always runs seeds 1 and 2 (the path a
+    borderline grade takes)."""
+    rubric = dataclasses.replace(load_rubric(rubric_file()), seeds=Seeds(2, 2, 0.0))
+
+    def run(path):
+        return api.grade(str(path), rubric, data_dir=mnist_dir, epochs=1, train_limit=200, cores=1)
+
+    return run
+
+
+@pytest.mark.parametrize("change", ["dropout", "slope", "extra"])
+def test_another_graph_for_the_extra_seeds_is_a_graded_error(two_seeds, tmp_path, change):
+    """Seed 2 gets another dropout p, another negative slope, or an extra operation without parameters; the same
+    count, features and layer table. Today it is graded: seed 2 is compared to seed 1 by those alone."""
+    g = two_seeds(instantiate("knowledge_seed_graph.py", tmp_path, CHANGE=change))
+    assert g.status == "error" and g.score == 0 and not g.passed, summary(g)
+    assert "seed 2" in g.error.message, g.error.message
