@@ -87,3 +87,28 @@ def test_another_graph_for_the_extra_seeds_is_a_graded_error(two_seeds, tmp_path
     g = two_seeds(instantiate("knowledge_seed_graph.py", tmp_path, CHANGE=change))
     assert g.status == "error" and g.score == 0 and not g.passed, summary(g)
     assert "seed 2" in g.error.message, g.error.message
+
+
+# --- 3. features without effect --------------------------------------------------------------------
+
+MLP = 784 * 16 + 16 + 16 * 10 + 10  # knowledge_no_effect_twin.py
+
+
+@pytest.fixture(scope="module")
+def mlp_twin(check):
+    twin = check(SUBMISSIONS / "knowledge_no_effect_twin.py")
+    assert twin.status == "graded" and twin.inspection.parameters.counted == MLP, summary(twin)
+    assert not criterion(twin, "batchnorm").passed and not criterion(twin, "dropout").passed
+    return twin
+
+
+@pytest.mark.parametrize("branch", ["detach", "tiny"])
+def test_features_without_effect_are_not_credited(check, mlp_twin, tmp_path, branch):
+    """t = fc3(dropout(bn(h.detach()))) added as t - t.detach() (exactly 0.0), or 1e-6 * fc3(dropout(bn(h))).
+    Today both have a non-zero gradient through BatchNorm and Dropout, both credited: 20 points over the twin."""
+    g = check(instantiate("knowledge_no_effect.py", tmp_path, BRANCH=branch))
+    assert g.status == "graded", g.error
+    why = f"hostile: score {g.score}, flags {flag_ids(g)}; twin: score {mlp_twin.score}"
+    assert not criterion(g, "batchnorm").passed and not criterion(g, "dropout").passed, why
+    assert "feature_without_effect" in flag_ids(g), why
+    assert g.score <= mlp_twin.score, why
