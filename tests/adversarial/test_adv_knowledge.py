@@ -112,3 +112,20 @@ def test_features_without_effect_are_not_credited(check, mlp_twin, tmp_path, bra
     assert not criterion(g, "batchnorm").passed and not criterion(g, "dropout").passed, why
     assert "feature_without_effect" in flag_ids(g), why
     assert g.score <= mlp_twin.score, why
+
+
+# --- 4. constants generated in forward -------------------------------------------------------------
+
+MATRIX = 784 * 64  # knowledge_generated.py's generated projection
+
+
+def test_a_matrix_generated_in_forward_is_counted(check):
+    """A 784 x 64 matrix hashed from torch.arange on every call. Today 650 counted (the Linear alone), the
+    parameter criterion passed; the twin that stores the matrix counts 50,826."""
+    twin = check(SUBMISSIONS / "knowledge_generated_twin.py")
+    assert twin.status == "graded" and twin.inspection.parameters.counted == MATRIX + 650, summary(twin)
+    assert not criterion(twin, "parameters").passed
+    g = check(SUBMISSIONS / "knowledge_generated.py")
+    assert g.status == "graded", g.error
+    assert g.inspection.parameters.counted >= MATRIX, summary(g)
+    assert not criterion(g, "parameters").passed, summary(g)
