@@ -69,6 +69,7 @@ class Inspection:
     summary: str  # torchinfo's table
     flags: tuple[Flag, ...]
     notes: tuple[str, ...]
+    graph_sha256: str = ""  # the exported graph's fingerprint, parameters' values aside (grader.graph.format.fingerprint); "" when not exported
 
 
 @dataclass(frozen=True)
