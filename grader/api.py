@@ -29,10 +29,11 @@ from grader.evaluation_set import prepare as prepare_evaluation_set
 from grader.evaluation_set import secret_seeds
 from grader.graph import format as fmt
 from grader.inspect import build_inspection, with_gradients, with_graph
+from grader.inspect.cost import mflops_per_image
 from grader.inspect.graph import read_graph
 from grader.load import LoadError, ModelChoice, choose_model, resolve_submission
 from grader.results import Diagnostics, Environment, EpochRecord, Flag, Grade, Inspection, Metrics, Reference, SeedRun, StageError, Training, isolation_flags
-from grader.rubric import DEFAULT_RUBRIC, Rubric, load_rubric
+from grader.rubric import DEFAULT_RUBRIC, Limits, Rubric, load_rubric
 from grader.sandbox.isolation import resolve as resolve_isolation
 from grader.sandbox.runner import EpochOutput, TrainerInput, TrainingData, WorkerRun, run_worker
 from grader.score import borderline_criteria, score, score_error
@@ -210,7 +211,7 @@ def _attempt(submission, choice: ModelChoice, rubric: Rubric, mode: str, seed: i
         run = run_worker(submission, request, rubric.limits, training_data, report_epoch, isolation)
     except BadWorkerData as e:  # the model worker left a file that is not what it must be: the submission's error
         return _Attempt(seed, None, None, P.EAGER, None, StageError(e.stage, str(e), ""), None, _NO_METRICS, (), None)
-    inspection, trainer_input, error = _inspect(run)
+    inspection, trainer_input, error = _inspect(run, rubric.limits)
     trained, trained_by = run, P.EAGER
     if error is None and trainer_input is not None:  # the trusted trainer (in a check: its gradient probe alone)
         try:
@@ -329,16 +330,21 @@ def _seed_run(a: _Attempt) -> SeedRun:
                    round(a.history[-1].seconds if a.history else 0.0, 2), a.history)
 
 
-def _inspect(run: WorkerRun) -> tuple[Inspection | None, TrainerInput | None, StageError | None]:
-    """The model worker's results: the inspection (its count, features and fingerprint from the graph when there is
-    one), what the trainer gets, or the error."""
+def _inspect(run: WorkerRun, limits: Limits) -> tuple[Inspection | None, TrainerInput | None, StageError | None]:
+    """The model worker's results: the inspection (its count, features, fingerprint and cost from the graph when
+    there is one), what the trainer gets, or the error: a model over the rubric's compute budget never trains."""
     if run.trace is None:
         return None, None, run.error
     inspection = build_inspection(run.trace, run.tensors)
     if run.graph is None:
         return inspection, None, run.error
     facts = read_graph(run.graph)
-    inspection = dataclasses.replace(with_graph(inspection, facts), graph_sha256=fmt.fingerprint(run.graph))
+    inspection = dataclasses.replace(with_graph(inspection, facts), graph_sha256=fmt.fingerprint(run.graph),
+                                     mflops_per_image=round(mflops_per_image(run.graph), 4))
+    if run.error is None and inspection.mflops_per_image > limits.mflops_per_image:
+        return inspection, None, StageError(
+            P.INSPECT, f"its training step costs {inspection.mflops_per_image:,.1f} MFLOPs per image, over the rubric's limit of "
+                       f"{limits.mflops_per_image:g}: use fewer channels at full resolution, or pool earlier", "")
     return inspection, TrainerInput(run.graph, facts.feature_nodes), run.error
 
 

@@ -1,14 +1,23 @@
-"""The compute budget (grader.inspect.cost): exact counts on small exported models, in-process."""
+"""The compute budget (grader.inspect.cost): exact counts on small exported models, in-process; and `grader check`
+refusing a model over the rubric's limit before anything trains."""
 
 from __future__ import annotations
 
+import importlib.util
+
 import pytest
 import torch
+from rubric_copies import rubric_copy
 from test_graph import exported
 from torch import nn
 from torch.nn import functional as F
 
+from grader import api
 from grader.inspect.cost import mflops_per_image
+from grader.rubric import DEFAULT_RUBRIC, load_rubric
+from grader.sandbox.runner import run_worker
+
+SEED004 = "submissions/seed004_gap_8440.py"  # 11.9011 MFLOPs per image
 
 
 class ConvLinear(nn.Module):
@@ -68,3 +77,30 @@ class PerPixel(nn.Module):
 def test_a_batch_dimension_that_holds_every_pixel_counts_every_pixel():
     forward = 2 * 8 * 9 * 784 + 2 * 8 * 10 * 784  # the linear layer runs once per pixel, not once per image
     assert mflops_per_image(exported(PerPixel())) == pytest.approx(3 * forward / 1e6, abs=1e-12)
+
+
+@pytest.fixture(scope="module")
+def small_budget(tmp_path_factory):
+    return rubric_copy(tmp_path_factory.mktemp("budget"), "small-budget.toml", mflops_per_image=5)
+
+
+def test_the_default_budget_leaves_the_reference_solution_room():
+    spec = importlib.util.spec_from_file_location("reference_model", api.REFERENCE_MODEL)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    reference = mflops_per_image(exported(module.ReferenceNet()))
+    assert reference == pytest.approx(16.274304, abs=1e-9)  # README, "Rubric files"
+    assert load_rubric(DEFAULT_RUBRIC).limits.mflops_per_image == 300 > 18 * reference  # and the largest real submission's 223.6
+
+
+def test_a_model_over_the_budget_is_an_inspect_error_before_it_trains(checked, small_budget, monkeypatch):
+    within = checked(SEED004)
+    assert within.status == "graded" and within.inspection.mflops_per_image == 11.9011
+    workers = []
+    monkeypatch.setattr(api, "run_worker", lambda work, *rest: workers.append(work) or run_worker(work, *rest))
+    over = api.check(SEED004, load_rubric(small_budget))
+    assert over.status == "error" and over.error.stage == "inspect" and over.score == 0
+    assert over.error.message == ("its training step costs 11.9 MFLOPs per image, over the rubric's limit of 5: use fewer "
+                                  "channels at full resolution, or pool earlier")
+    assert over.inspection.mflops_per_image == 11.9011  # the report still says what it costs
+    assert len(workers) == 1  # the model worker alone: the trainer never started

@@ -53,7 +53,8 @@ def _fields(grade: Grade) -> dict:
         "error": dataclasses.asdict(grade.error) if grade.error else None,
         "parameters": {k: v for k, v in dataclasses.asdict(inspection.parameters).items()} if inspection else None,
         "architecture": dataclasses.asdict(arch) if arch else None,
-        "graph": {"sha256": inspection.graph_sha256} if inspection and inspection.graph_sha256 else None,
+        "graph": {"sha256": inspection.graph_sha256, "mflops_per_image": inspection.mflops_per_image}
+        if inspection and inspection.graph_sha256 else None,
         "layers": [dataclasses.asdict(layer) for layer in inspection.layers] if inspection else [],
         "summary": inspection.summary if inspection else None,
         "flags": [dataclasses.asdict(f) for f in grade.flags],
