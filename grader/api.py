@@ -307,7 +307,7 @@ def _other_model(grade: Grade, a: _Attempt, first_graph: fmt.Graph | None) -> St
         return StageError(P.INSPECT, f"its graph differs from seed {seed}'s{f' {where}' if where else ''}: "
                                      f"a model must not depend on the training seed", "")
     if _shape(a.inspection) != _shape(grade.inspection):
-        return StageError(P.INSPECT, f"the model built is not the one built with seed {grade.environment.seed} (its parameters, "
+        return StageError(P.INSPECT, f"the model built is not the one built with seed {seed} (its parameters, "
                                      f"layers or features differ): a model must not depend on the training seed", "")
     return None
 
