@@ -27,11 +27,13 @@ from grader.errors import UsageError
 from grader.evaluate import accuracy, diagnose, evaluate
 from grader.evaluation_set import prepare as prepare_evaluation_set
 from grader.evaluation_set import secret_seeds
+from grader.graph import format as fmt
 from grader.inspect import build_inspection, with_effects, with_graph
+from grader.inspect.cost import mflops_per_image
 from grader.inspect.graph import read_graph
 from grader.load import LoadError, ModelChoice, choose_model, resolve_submission
 from grader.results import Diagnostics, Environment, EpochRecord, Flag, Grade, Inspection, Metrics, Reference, SeedRun, StageError, Training, isolation_flags
-from grader.rubric import DEFAULT_RUBRIC, Rubric, load_rubric
+from grader.rubric import DEFAULT_RUBRIC, Limits, Rubric, load_rubric
 from grader.sandbox.isolation import resolve as resolve_isolation
 from grader.sandbox.runner import EpochOutput, TrainerInput, TrainingData, WorkerRun, run_worker
 from grader.score import borderline_criteria, score, score_error
@@ -138,6 +140,11 @@ class _Attempt:
     flags: tuple[Flag, ...]  # the evaluation's (pretrained_weights, answers_looked_up)
     diagnostics: Diagnostics | None
 
+    @property
+    def graph(self) -> fmt.Graph | None:
+        """The model worker's typed graph; None when the export failed or no worker run came back."""
+        return self.model_run.graph if self.model_run else None
+
 
 def _run(path, rubric: Rubric, model_class: str, mode: str, split: mnist.MnistSplit | None = None, epochs: int = 0,
          device: str = "cpu", cores: int = 1, on_progress=lambda p: None, isolation: str = "auto",
@@ -168,17 +175,20 @@ def _run(path, rubric: Rubric, model_class: str, mode: str, split: mnist.MnistSp
     first_seed, policy = rubric.recipe.seed, rubric.seeds
     result = earlier if (earlier and earlier.training and (earlier.submission_sha256, earlier.rubric_sha256, earlier.mode)
                          == (submission.sha256, rubric.sha256, mode)) else None
+    first_graph = None  # the first seed's typed graph, to name where another seed's differs (a second pass has its fingerprint alone)
     if result is None:  # the first pass: the policy's every-grade seeds
-        result = _first_grade(submission, choice, rubric, mode, epochs, split, attempt(first_seed), resolve_isolation(isolation))
+        first = attempt(first_seed)
+        first_graph = first.graph
+        result = _first_grade(submission, choice, rubric, mode, epochs, split, first, resolve_isolation(isolation))
         if mode == P.GRADE and policy.runs > 1:
-            result = _with_runs(result, extra_attempts(list(range(first_seed + 1, first_seed + policy.runs))), rubric)
+            result = _with_runs(result, extra_attempts(list(range(first_seed + 1, first_seed + policy.runs))), rubric, first_graph)
         if (result.error is None and mode == P.GRADE and policy.borderline_runs > policy.runs
                 and (ids := borderline_criteria(rubric, result.training.histories))):
-            result = _with_runs(result, [], rubric, borderline=ids, pending=policy.borderline_runs - policy.runs)
+            result = _with_runs(result, [], rubric, first_graph, borderline=ids, pending=policy.borderline_runs - policy.runs)
     if result.training and result.training.pending_runs and not defer_borderline:
         done = len(result.training.runs)
         result = _with_runs(result, extra_attempts(list(range(first_seed + done, first_seed + done + result.training.pending_runs))),
-                            rubric)
+                            rubric, first_graph)
     return dataclasses.replace(result, seconds=round(result.seconds + time.monotonic() - started, 2))
 
 
@@ -201,7 +211,7 @@ def _attempt(submission, choice: ModelChoice, rubric: Rubric, mode: str, seed: i
         run = run_worker(submission, request, rubric.limits, training_data, report_epoch, isolation)
     except BadWorkerData as e:  # the model worker left a file that is not what it must be: the submission's error
         return _Attempt(seed, None, None, P.EAGER, None, StageError(e.stage, str(e), ""), None, _NO_METRICS, (), None)
-    inspection, trainer_input, error = _inspect(run)
+    inspection, trainer_input, error = _inspect(run, rubric.limits)
     trained, trained_by = run, P.EAGER
     if error is None and trainer_input is not None:  # the trusted trainer (in a check: its effect measurement alone)
         try:
@@ -251,13 +261,14 @@ def _first_grade(submission, choice: ModelChoice, rubric: Rubric, mode: str, epo
     )
 
 
-def _with_runs(grade: Grade, extra: list[_Attempt], rubric: Rubric, borderline: tuple[str, ...] | None = None,
-               pending: int | None = None) -> Grade:
+def _with_runs(grade: Grade, extra: list[_Attempt], rubric: Rubric, first_graph: fmt.Graph | None,
+               borderline: tuple[str, ...] | None = None, pending: int | None = None) -> Grade:
     """`grade` with more seeds' runs added and judged again: the accuracy criteria take the mean of every run.
-    A seed that fails makes the whole grade an error, naming the seed."""
+    A seed that fails, or builds another model than the first seed's (`first_graph`, when this pass has it), makes
+    the whole grade an error, naming the seed."""
     if grade.error is not None or grade.training is None:
         return grade
-    failed = next(((a, e) for a in extra if (e := a.error or _other_model(grade, a)) is not None), None)
+    failed = next(((a, e) for a in extra if (e := a.error or _other_model(grade, a, first_graph)) is not None), None)
     if failed is not None:
         a, e = failed
         error = dataclasses.replace(e, message=f"with training seed {a.seed}: {e.message}")
@@ -279,14 +290,24 @@ def _with_runs(grade: Grade, extra: list[_Attempt], rubric: Rubric, borderline: 
     return dataclasses.replace(grade, inspection=inspection, training=training, metrics=metrics, criteria=criteria, score=total)
 
 
-def _other_model(grade: Grade, a: _Attempt) -> StageError | None:
+def _other_model(grade: Grade, a: _Attempt, first_graph: fmt.Graph | None) -> StageError | None:
     """Every seed must build the same model: the submission's code runs again for each one, so a constructor that
-    read the seed could hand the extra seeds a bigger model, or one the trusted trainer never sees."""
+    read the seed could hand the extra seeds a bigger model, or one the trusted trainer never sees. An exported
+    model's graph must be the first seed's but for its parameters' initial values (grader.graph.format.fingerprint):
+    `first_graph` names the first difference; a batch's second pass, which has the first pass's grade alone, compares
+    the fingerprint. A model trained by its own code is compared by its count, features and layer table."""
+    seed = grade.environment.seed
     if a.trained_by != grade.training.trained_by:
-        return StageError(P.INSPECT, f"the model was trained by {TRAINED_BY[a.trained_by]}, but with seed {grade.environment.seed} by "
+        return StageError(P.INSPECT, f"the model was trained by {TRAINED_BY[a.trained_by]}, but with seed {seed} by "
                                      f"{TRAINED_BY[grade.training.trained_by]}: a model must not depend on the training seed", "")
+    if a.graph is not None:
+        if fmt.fingerprint(a.graph) == grade.inspection.graph_sha256:
+            return None
+        where = first_graph and fmt.first_difference(first_graph, a.graph)
+        return StageError(P.INSPECT, f"its graph differs from seed {seed}'s{f' {where}' if where else ''}: "
+                                     f"a model must not depend on the training seed", "")
     if _shape(a.inspection) != _shape(grade.inspection):
-        return StageError(P.INSPECT, f"the model built is not the one built with seed {grade.environment.seed} (its parameters, "
+        return StageError(P.INSPECT, f"the model built is not the one built with seed {seed} (its parameters, "
                                      f"layers or features differ): a model must not depend on the training seed", "")
     return None
 
@@ -309,9 +330,9 @@ def _seed_run(a: _Attempt) -> SeedRun:
                    round(a.history[-1].seconds if a.history else 0.0, 2), a.history)
 
 
-def _inspect(run: WorkerRun) -> tuple[Inspection | None, TrainerInput | None, StageError | None]:
-    """The model worker's results: the inspection (its count and features from the graph when there is one), what
-    the trainer gets, or the error."""
+def _inspect(run: WorkerRun, limits: Limits) -> tuple[Inspection | None, TrainerInput | None, StageError | None]:
+    """The model worker's results: the inspection (its count, features, fingerprint and cost from the graph when
+    there is one), what the trainer gets, or the error: a model over the rubric's compute budget never trains."""
     if run.trace is None:
         return None, None, run.error
     inspection = build_inspection(run.trace, run.tensors)
@@ -320,7 +341,13 @@ def _inspect(run: WorkerRun) -> tuple[Inspection | None, TrainerInput | None, St
     facts = read_graph(run.graph)
     if facts.refused:
         return inspection, None, run.error or StageError(P.INSPECT, facts.refused, "")
-    return with_graph(inspection, facts), TrainerInput(run.graph, facts.feature_nodes, facts.resets), run.error
+    inspection = dataclasses.replace(with_graph(inspection, facts), graph_sha256=fmt.fingerprint(run.graph),
+                                     mflops_per_image=round(mflops_per_image(run.graph), 4))
+    if run.error is None and inspection.mflops_per_image > limits.mflops_per_image:
+        return inspection, None, StageError(
+            P.INSPECT, f"its training step costs {inspection.mflops_per_image:,.1f} MFLOPs per image, over the rubric's limit of "
+                       f"{limits.mflops_per_image:g}: use fewer channels at full resolution, or pool earlier", "")
+    return inspection, TrainerInput(run.graph, facts.feature_nodes, facts.resets), run.error
 
 
 def _export_flags(run, mode: str) -> tuple[Flag, ...]:

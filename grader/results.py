@@ -70,6 +70,8 @@ class Inspection:
     flags: tuple[Flag, ...]
     notes: tuple[str, ...]
     effects: dict[str, float] = field(default_factory=dict)  # each feature's measured effect on the logits (when a trainer ran)
+    graph_sha256: str = ""  # the exported graph's fingerprint, parameters' values aside (grader.graph.format.fingerprint); "" when not exported
+    mflops_per_image: float | None = None  # one image's training step, forward and backward (grader.inspect.cost); None when not exported
 
 
 @dataclass(frozen=True)

@@ -73,6 +73,7 @@ class Limits:
     output_mb: float = 4.0  # what the submission may print; the rest is dropped
     disk_mb: float = 1024.0  # what the worker may add to its job folder; under bwrap also the size of each tmpfs (/tmp, $TMPDIR, $HOME)
     processes: int = 512  # the worker's processes and threads (torch's pools, DataLoader workers): RLIMIT_NPROC, a cgroup's pids.max
+    mflops_per_image: float = 300.0  # one image's training step, forward + backward (grader.inspect.cost): 18x the reference's, room for every real one (README)
 
 
 @dataclass(frozen=True)

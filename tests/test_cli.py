@@ -168,6 +168,7 @@ def test_check_end_to_end_passes_with_exit_0_and_writes_json(capsys, tmp_path):
     assert report["status"] == "graded" and report["passed"] is True
     assert report["submission"]["model_class"] == "Net" and report["submission"]["path"] == SEED004
     assert report["parameters"]["counted"] == 8440
+    assert report["graph"]["mflops_per_image"] == 11.9011 and len(report["graph"]["sha256"]) == 64
     assert report["architecture"] == {"batchnorm": True, "dropout": True, "gap": True, "fc": False,
                                       "receptive_field": 24, "output_kind": "log_probs"}
     assert report["mode"] == "check" and report["training"] is None and report["provisional"] is False

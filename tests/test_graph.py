@@ -329,3 +329,55 @@ def test_the_evaluation_graph_mutates_nothing():
     assert all(torch.equal(before[k], v) for k, v in model.state_dict().items())
     model.train()(torch.randn(8, 1, 28, 28))
     assert not all(torch.equal(before[k], v) for k, v in model.state_dict().items())  # training updates the statistics
+
+
+def seeded(seed: int, model: type[nn.Module] = Small, **options) -> fmt.Graph:
+    """The typed graph of `model(**options)` built after torch.manual_seed(seed), as the model worker builds it."""
+    torch.manual_seed(seed)
+    return exported(model(**options))
+
+
+class Tunable(nn.Module):
+    """Small with its literals, its first kernel and the kind of its scale as options."""
+
+    def __init__(self, p: float = 0.1, kernel: int = 3, scale_is_parameter: bool = True):
+        super().__init__()
+        self.conv = nn.Conv2d(1, 8, kernel, padding=kernel // 2, bias=False)
+        self.bn = nn.BatchNorm2d(8)
+        self.drop = nn.Dropout(p)
+        self.out = nn.Conv2d(8, 10, 1, bias=False)
+        if scale_is_parameter:
+            self.scale = nn.Parameter(torch.ones(1))
+        else:
+            self.register_buffer("scale", torch.ones(1))
+
+    def forward(self, x):
+        return F.adaptive_avg_pool2d(self.out(self.drop(F.relu(self.bn(self.conv(x))))), 1).flatten(1) * self.scale
+
+
+def test_parameters_drawn_by_another_seed_are_the_same_model():
+    first, other = seeded(1, Tunable), seeded(2, Tunable)
+    assert not all((first.arrays[i.key] == other.arrays[i.key]).all() for i in first.inputs if i.kind == fmt.PARAMETER)
+    assert fmt.first_difference(first, other) is None and fmt.fingerprint(first) == fmt.fingerprint(other)
+
+
+@pytest.mark.parametrize("options, difference", [
+    ({"p": 0.2}, "at node 4 (aten.dropout.default in 'drop'): argument p 0.2 instead of 0.1"),
+    ({"kernel": 5}, "at node 0 (aten.conv2d.default in 'conv'): argument weight: a parameter of shape (8, 1, 5, 5) instead of (8, 1, 3, 3)"),
+    ({"scale_is_parameter": False}, "at node 8 (aten.mul.Tensor): argument other: a buffer instead of a parameter"),
+])
+def test_another_model_differs_at_its_first_difference_in_words(options, difference):
+    first, other = seeded(1, Tunable), seeded(1, Tunable, **options)
+    assert fmt.first_difference(first, other) == difference
+    assert fmt.fingerprint(first) != fmt.fingerprint(other)
+
+
+def test_a_buffer_with_other_values_is_another_model():
+    model = Tunable()
+    first = exported(model)
+    with torch.no_grad():
+        model.bn.running_var.fill_(2.0)
+    other = exported(model)
+    assert fmt.first_difference(first, other) == ("at node 2 (aten.batch_norm.default in 'bn'): argument running_var: a buffer "
+                                                  "with other values (only a parameter's initial values may change with the seed)")
+    assert fmt.fingerprint(first) != fmt.fingerprint(other)

@@ -78,3 +78,23 @@ def test_the_rubric_can_always_run_several_seeds(first_run, mnist_dir):
     g = api.grade(SEED004, policy(50.0, band=0.0, runs=2, borderline_runs=2), data_dir=mnist_dir, **QUICK)
     assert not g.borderline and [r.seed for r in g.training.runs] == [1, 2] and g.training.pending_runs == 0
     assert numbers(g.training.runs[:1]) == numbers(first_run.training.runs)
+
+
+DROPOUT_BY_SEED = "tests/fixtures/submissions/dropout_by_seed.py"  # Dropout 0.1 under seed 1, 0.2 under the others
+
+
+def test_a_seed_whose_graph_differs_is_an_error_that_names_the_difference(mnist_dir):
+    g = api.grade(DROPOUT_BY_SEED, policy(50.0, band=0.0, runs=2, borderline_runs=2), data_dir=mnist_dir, **QUICK)
+    assert g.status == "error" and g.error.stage == "inspect" and g.score == 0
+    assert g.error.message == ("with training seed 2: its graph differs from seed 1's at node 4 (aten.dropout.default in 'drop'): "
+                               "argument p 0.2 instead of 0.1: a model must not depend on the training seed")
+
+
+def test_a_second_pass_compares_the_first_pass_s_fingerprint(mnist_dir):
+    """A batch's second pass has the first pass's grade alone: its fingerprint of seed 1's graph."""
+    rubric = policy(50.0, band=100.0, borderline_runs=2)  # every first run is borderline
+    deferred = api.grade(DROPOUT_BY_SEED, rubric, data_dir=mnist_dir, defer_borderline=True, **QUICK)
+    assert deferred.status == "graded" and deferred.training.pending_runs == 1 and len(deferred.inspection.graph_sha256) == 64
+    finished = api.grade(DROPOUT_BY_SEED, rubric, data_dir=mnist_dir, earlier=deferred, **QUICK)
+    assert finished.status == "error" and finished.error.stage == "inspect"
+    assert finished.error.message == "with training seed 2: its graph differs from seed 1's: a model must not depend on the training seed"

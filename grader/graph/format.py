@@ -15,6 +15,7 @@ an argument is a JSON literal, a list of arguments, {"ref": name}, {"dtype": nam
 from __future__ import annotations
 
 import functools
+import hashlib
 import json
 import math
 from dataclasses import dataclass
@@ -178,9 +179,142 @@ def returns(target: str) -> tuple[str, ...]:
 def encode(graph: Graph) -> str:
     """The typed graph as the JSON the trainer reads (its arrays travel apart, by key)."""
     return json.dumps({"version": VERSION, "inputs": [[i.kind, i.key] for i in graph.inputs],
-                       "nodes": [[n.target, [_encode(a) for a in n.args], n.module, n.module_type,
-                                  None if n.shape is None else list(n.shape), n.dtype] for n in graph.nodes],
-                       "output": graph.output.index})
+                       "nodes": [_encode_node(n) for n in graph.nodes], "output": graph.output.index})
+
+
+def _encode_node(node: Node) -> list:
+    return [node.target, [_encode(a) for a in node.args], node.module, node.module_type,
+            None if node.shape is None else list(node.shape), node.dtype]
+
+
+def fingerprint(graph: Graph) -> str:
+    """SHA-256 of what makes the model the model, its parameters' values aside: everything `first_difference`
+    compares, with the inputs in the order the operations first read them (so two graphs have the same fingerprint
+    exactly when it finds no difference)."""
+    order = _reading_order(graph)
+    inputs = sorted(range(len(graph.inputs)), key=order.__getitem__)
+    digest = hashlib.sha256(json.dumps({"inputs": [_input_form(graph, i) for i in inputs],
+                                        "nodes": [[n.target, [_canonical(a, graph, order) for a in n.args], n.module, n.module_type,
+                                                   None if n.shape is None else list(n.shape), n.dtype] for n in graph.nodes],
+                                        "output": _canonical(graph.output, graph, order)}).encode())
+    for i in inputs:
+        if graph.inputs[i].kind in (BUFFER, CONSTANT):
+            digest.update(graph.arrays[graph.inputs[i].key].tobytes())
+    return digest.hexdigest()
+
+
+def first_difference(first: Graph, other: Graph) -> str | None:
+    """Where `other` first differs from `first`, in words, in the order of the operations: "at node 5
+    (aten.leaky_relu.default in 'act'): argument negative_slope 0.1 instead of 0.2". None when they are the same
+    model: the same operations with the same arguments, literals, output shapes, dtypes and module paths, reading
+    the same inputs, each of the same kind (parameter, buffer, constant) with the same array shape and dtype, and
+    the same values in every buffer and constant. Only the parameters' values may differ (a training seed draws
+    other initial weights). An input is compared where an operation first reads it, so that one more parameter does
+    not shift every input after it; those no operation reads, at the end, in their order."""
+    orders, checked = (_reading_order(first), _reading_order(other)), set()
+    for position, (a, b) in enumerate(zip(first.nodes, other.nodes, strict=False)):
+        where = f"at node {position} ({a.target}{f' in {a.module!r}' if a.module else ''})"
+        if a.target != b.target:
+            return f"{where}: {b.target} instead of {a.target}"
+        names = [p.name for p in schemas().get(a.target, ())]
+        for argument, (x, y) in enumerate(zip(a.args, b.args, strict=False)):
+            name = names[argument] if argument < len(names) else str(argument)
+            if _canonical(x, first, orders[0]) != _canonical(y, other, orders[1]):
+                return f"{where}: argument {name} {_show(y, other)} instead of {_show(x, first)}"
+            for i, j in zip(_input_refs(x, first), _input_refs(y, other), strict=True):
+                if i not in checked and (difference := _input_difference(first, i, other, j)):
+                    return f"{where}: argument {name}: {difference}"
+                checked.add(i)
+        described = (("module path", repr(a.module), repr(b.module)), ("module type", a.module_type, b.module_type),
+                     ("output shape", _show_shape(a.shape), _show_shape(b.shape)), ("dtype", a.dtype, b.dtype))
+        if difference := next((f"{what} {theirs} instead of {ours}" for what, ours, theirs in described if ours != theirs), None):
+            return f"{where}: {difference}"
+    if len(first.nodes) != len(other.nodes):
+        return f"it has {len(other.nodes)} operations instead of {len(first.nodes)}"
+    if _canonical(first.output, first, orders[0]) != _canonical(other.output, other, orders[1]):
+        return f"its output is {_show(other.output, other)} instead of {_show(first.output, first)}"
+    for i, j in zip(_unread(first, orders[0]), _unread(other, orders[1]), strict=False):
+        if difference := _input_difference(first, i, other, j):
+            return f"at an input no operation reads: {difference}"
+    if len(first.inputs) != len(other.inputs):
+        return f"it takes {len(other.inputs)} inputs instead of {len(first.inputs)}"
+    return None
+
+
+_KIND_WORDS = {PARAMETER: "a parameter", BUFFER: "a buffer", CONSTANT: "a constant", INPUT: "the images"}
+
+
+def _reading_order(graph: Graph) -> dict[int, int]:
+    """input index -> its position in the order the operations (then the output) first read the inputs; those no
+    operation reads follow in their order."""
+    order: dict[int, int] = {}
+    for arg in [a for n in graph.nodes for a in n.args] + [graph.output]:
+        for i in _input_refs(arg, graph):
+            order.setdefault(i, len(order))
+    for i in range(len(graph.inputs)):
+        order.setdefault(i, len(order))
+    return order
+
+
+def _unread(graph: Graph, order: dict[int, int]) -> list[int]:
+    """The inputs no operation reads, in their order."""
+    read = {i for n in graph.nodes for i in _input_refs(n.args, graph)} | set(_input_refs(graph.output, graph))
+    return sorted((i for i in range(len(graph.inputs)) if i not in read), key=order.__getitem__)
+
+
+def _input_refs(arg, graph: Graph) -> list[int]:
+    """The inputs an argument refers to, in its order."""
+    if isinstance(arg, tuple):
+        return [i for a in arg for i in _input_refs(a, graph)]
+    return [arg.index] if isinstance(arg, Ref) and arg.index < len(graph.inputs) else []
+
+
+def _canonical(arg, graph: Graph, order: dict[int, int]):
+    """An argument as JSON data, an input by its reading order and a node by its position."""
+    if isinstance(arg, tuple):
+        return [_canonical(a, graph, order) for a in arg]
+    if isinstance(arg, Ref):
+        return {"input": order[arg.index]} if arg.index < len(graph.inputs) else {"node": arg.index - len(graph.inputs)}
+    return _encode(arg)
+
+
+def _input_form(graph: Graph, index: int) -> list:
+    entry = graph.inputs[index]
+    return [entry.kind] if entry.kind == INPUT else [entry.kind, graph.arrays[entry.key].dtype.str, list(graph.arrays[entry.key].shape)]
+
+
+def _input_difference(first: Graph, i: int, other: Graph, j: int) -> str | None:
+    a, b = first.inputs[i], other.inputs[j]
+    if a.kind != b.kind:
+        return f"{_KIND_WORDS[b.kind]} instead of {_KIND_WORDS[a.kind]}"
+    if a.kind == INPUT:
+        return None
+    x, y = first.arrays[a.key], other.arrays[b.key]
+    if x.shape != y.shape:
+        return f"{_KIND_WORDS[a.kind]} of shape {tuple(y.shape)} instead of {tuple(x.shape)}"
+    if x.dtype != y.dtype:
+        return f"{_KIND_WORDS[a.kind]} of dtype {y.dtype} instead of {x.dtype}"
+    if a.kind != PARAMETER and x.tobytes() != y.tobytes():
+        return f"{_KIND_WORDS[a.kind]} with other values (only a parameter's initial values may change with the seed)"
+    return None
+
+
+def _show(arg, graph: Graph) -> str:
+    """An argument in words: a value by what it is, a literal as Python writes it."""
+    if isinstance(arg, tuple):
+        return "(" + ", ".join(_show(a, graph) for a in arg) + ")"
+    if isinstance(arg, Ref) and arg.index < len(graph.inputs):
+        reader = next((p for p, n in enumerate(graph.nodes) if arg.index in _input_refs(n.args, graph)), None)
+        return _KIND_WORDS[graph.inputs[arg.index].kind] + ("" if reader is None else f" first read by node {reader}")
+    if isinstance(arg, Ref):
+        return f"node {arg.index - len(graph.inputs)}"
+    if isinstance(arg, Named):
+        return arg.name
+    return "its default" if arg is DEFAULT else repr(arg)
+
+
+def _show_shape(shape: tuple[int, ...] | None) -> str:
+    return "none" if shape is None else "(" + ", ".join("N" if d == BATCH else str(d) for d in shape) + ")"
 
 
 def decode(text: str | bytes, arrays: dict) -> Graph:

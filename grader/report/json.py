@@ -54,6 +54,8 @@ def _fields(grade: Grade) -> dict:
         "parameters": {k: v for k, v in dataclasses.asdict(inspection.parameters).items()} if inspection else None,
         "architecture": dataclasses.asdict(arch) if arch else None,
         "feature_effects": dict(inspection.effects) if inspection else {},  # feature -> its measured effect on the logits
+        "graph": {"sha256": inspection.graph_sha256, "mflops_per_image": inspection.mflops_per_image}
+        if inspection and inspection.graph_sha256 else None,
         "layers": [dataclasses.asdict(layer) for layer in inspection.layers] if inspection else [],
         "summary": inspection.summary if inspection else None,
         "flags": [dataclasses.asdict(f) for f in grade.flags],
