@@ -20,7 +20,6 @@ from __future__ import annotations
 import dataclasses
 import math
 import re
-import tomllib
 
 import pytest
 from hostile import SUBMISSIONS, assert_clean_error, criterion, flag_ids, instantiate
@@ -136,16 +135,6 @@ def test_a_matrix_generated_in_forward_is_counted(check):
 
 # --- 5. a model too costly to train ----------------------------------------------------------------
 
-def _rubric_value(table: dict, key: str):
-    """The value of `key` anywhere in a rubric's tables; None when absent."""
-    for k, v in table.items():
-        if k == key:
-            return v
-        if isinstance(v, dict) and (found := _rubric_value(v, key)) is not None:
-            return found
-    return None
-
-
 def test_a_model_too_costly_to_train_is_refused_by_check(check, rubric_file, tmp_path):
     """2,682 parameters, one 3x3 convolution (16 -> 16 channels) applied 100 times at 28 x 28: about 360 MFLOPs per
     image, some 65 times the reference solution's 5.4. Today check grades it (every structural criterion passed,
@@ -154,8 +143,7 @@ def test_a_model_too_costly_to_train_is_refused_by_check(check, rubric_file, tmp
     assert_clean_error(g)
     message = g.error.message
     assert "mflop" in message.lower(), message
-    limit = _rubric_value(tomllib.loads(rubric_file().read_text()), "mflops_per_image")
-    assert isinstance(limit, (int, float)), "the rubric sets no mflops_per_image"
+    limit = load_rubric(rubric_file()).limits.mflops_per_image  # the rubric's, or its documented default
     numbers = [float(n.replace(",", "")) for n in re.findall(r"\d[\d,]*(?:\.\d+)?", message)]
     assert any(math.isclose(n, limit, rel_tol=0.01) for n in numbers), f"the limit {limit} is not named: {message}"
     assert any(n > limit for n in numbers), f"the model's MFLOPs per image are not named: {message}"
