@@ -5,6 +5,7 @@ models: no worker."""
 from __future__ import annotations
 
 import copy
+import dataclasses
 import json
 
 import msgspec
@@ -381,3 +382,12 @@ def test_a_buffer_with_other_values_is_another_model():
     assert fmt.first_difference(first, other) == ("at node 2 (aten.batch_norm.default in 'bn'): argument running_var: a buffer "
                                                   "with other values (only a parameter's initial values may change with the seed)")
     assert fmt.fingerprint(first) != fmt.fingerprint(other)
+
+
+def test_the_trainer_checks_the_shapes_the_parent_counted_and_costed():
+    graph = exported(Small())
+    model = build.GraphModel(graph, read_graph(graph).resets)
+    build.check_shapes(graph, model, torch.randn(4, 1, 28, 28))  # an honest export: every shape as recorded
+    forged = dataclasses.replace(graph.nodes[0], shape=(fmt.BATCH, 8, 2, 2))  # the first convolution, claimed 14x14 times cheaper
+    with pytest.raises(build.ShapeMismatch, match="computes"):
+        build.check_shapes(fmt.Graph(graph.inputs, (forged,) + graph.nodes[1:], graph.output, graph.arrays), model, torch.randn(4, 1, 28, 28))

@@ -34,7 +34,7 @@ class GraphModel(nn.Module):
             if entry.kind == fmt.INPUT:
                 self.names.append("")
                 continue
-            tensor = torch.from_numpy(np.ascontiguousarray(graph.arrays[entry.key]))
+            tensor = torch.from_numpy(np.array(graph.arrays[entry.key], order="C"))  # a copy, 0-d arrays kept 0-d
             if i in resets:
                 tensor = torch.full_like(tensor, resets[i])
             name = f"input_{i}"
@@ -120,6 +120,25 @@ def _value(arg, values: list):
     if isinstance(arg, fmt.Named):
         return None if arg.kind == "device" else getattr(torch, arg.name)  # device None: torch's default, the trainer's
     return arg
+
+
+class ShapeMismatch(Exception):
+    """A node computes another shape than the graph file recorded (the parent counted and costed the recorded ones)."""
+
+
+def check_shapes(graph: fmt.Graph, model: GraphModel, images: torch.Tensor) -> None:
+    """Every node's output has the shape the graph recorded, the batch dimension aside: the parent's count of generated
+    tensors and its compute budget read those shapes. Leaves the model's state and the random generators as they were."""
+    recorded = tuple(i for i, node in enumerate(graph.nodes) if node.shape is not None)
+    state = {k: v.clone() for k, v in model.state_dict().items()}
+    with torch.no_grad(), torch.random.fork_rng(devices=[images.device] if images.device.type == "cuda" else []):
+        outputs = fx.GraphModule(nn.Module(), build_graph(graph, training=True, extra_outputs=recorded))(*model.inputs(images))[1:]
+    model.load_state_dict(state)
+    for i, out in zip(recorded, outputs, strict=True):
+        expected = graph.nodes[i].shape
+        actual = tuple(out.shape) if isinstance(out, torch.Tensor) else None
+        if actual is None or len(actual) != len(expected) or any(e not in (fmt.BATCH, a) for e, a in zip(expected, actual, strict=True)):
+            raise ShapeMismatch(f"node {i} ({graph.nodes[i].target}) computes {actual}, but the exported graph says {expected}")
 
 
 EFFECT_NOISE = 0.1  # the perturbation of a layer's output, relative to that output's root mean square

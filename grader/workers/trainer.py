@@ -30,15 +30,31 @@ def run(job: Path, request: dict, device, enter) -> None:
     graph = fmt.decode((job / P.TYPED_GRAPH).read_bytes(), load_file(job / P.TYPED_GRAPH_TENSORS))
     model = build.GraphModel(graph, {int(i): value for i, value in request[P.RESETS].items()}).to(device)
     recipe = recipe_from_dict(request[P.RECIPE])
+    build.check_shapes(graph, model, profile_images(job, device)[:4] if request[P.MODE] == P.GRADE else _random_digits(4, device))
     if request[P.MODE] == P.GRADE:
         train_and_report(job, model, recipe, request, device, enter)
         images = np.load(job / P.DATA / "train_images.npy", allow_pickle=False)[: recipe.batch_size]
     else:
-        images = np.random.default_rng(0).integers(0, 256, (recipe.batch_size, 28, 28), np.uint8)
+        images = _random_images(recipe.batch_size)
     effects = build.feature_effects(graph, model, images, request[P.FEATURES], device)
     (job / P.PROBE).write_bytes(msgspec.json.encode({P.FEATURES: effects}))
     if request[P.MODE] == P.GRADE:
         write_profile(job, *build.activation_profile(graph, model, profile_images(job, device)))
+
+
+def _random_images(count: int):
+    """Digits for a check, which has no data: a feature multiplied by zero shows on noise just as well."""
+    import numpy as np
+
+    return np.random.default_rng(0).integers(0, 256, (count, 28, 28), np.uint8)
+
+
+def _random_digits(count: int, device):
+    import torch
+
+    from grader import train
+
+    return train.normalize(torch.from_numpy(_random_images(count))).to(device)
 
 
 def train_and_report(job: Path, model, recipe, request: dict, device, enter) -> None:
