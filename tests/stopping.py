@@ -6,6 +6,7 @@ after the same folder, so a job's processes and cgroups can be found from /proc 
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 import tempfile
@@ -40,9 +41,10 @@ def running_job(grader: subprocess.Popen, timeout: float, in_cgroups: bool, read
 def in_stage(job: str, stage: str) -> bool:
     """Has the job's worker said it reached `stage` (grader.protocol.STAGES)?"""
     try:
-        return f'"stage": "{stage}"' in (Path(tempfile.gettempdir()) / job / P.EVENTS).read_text()
+        lines = (Path(tempfile.gettempdir()) / job / P.EVENTS).read_text().splitlines()
     except OSError:
         return False
+    return any(json.loads(line).get("stage") == stage for line in lines if line.endswith("}"))
 
 
 def survivors(job: str) -> list[int]:
