@@ -184,7 +184,8 @@ class CriterionResult:
 
 @dataclass(frozen=True)
 class ModelChoice:
-    """Which file and class of the submission were graded, and the step of the rule that decided (grader.load.choose)."""
+    """Which file and class of the submission were graded, and the step of the rule and the signal that decided
+    (grader.load.choose)."""
 
     file: str  # relative to the submission's folder
     model_class: str
@@ -192,6 +193,8 @@ class ModelChoice:
     reason: str  # that step in words: "imported and instantiated by S7_3.ipynb"
     guessed: bool  # several versions of the model were left, and the documented preference picked one
     others: tuple[str, ...]  # the other candidates at the deciding step, as file:Class
+    signal: str = ""  # what told the versions apart (grader.load.signals): readme | name | file | number | position |
+    #                   order (nothing did); option for --model-class; "" when there was one candidate
 
 
 @dataclass(frozen=True)

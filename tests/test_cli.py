@@ -224,7 +224,7 @@ def test_reports_say_which_file_and_class_were_graded_and_why(capsys, cached_che
     submission = json.loads(report_path.read_text())["submission"]
     assert (submission["model_file"], submission["model_class"], submission["chosen_by"]) == ("model.py", "Net3", "imported")
     assert submission["model_class_guessed"] is True and submission["other_candidates"] == ["Net1"]
-    assert "2_final.ipynb" in submission["chosen_because"]
+    assert "2_final.ipynb" in submission["chosen_because"] and submission["chosen_signal"] == "name"  # 2_final, over 1_first_try
     assert "Graded model.py:Net3 (imported and instantiated by 2_final.ipynb" in markdown_path.read_text().replace("\\_", "_")
     assert "graded model.py:Net3" in " ".join(capsys.readouterr().out.split())
 

@@ -13,8 +13,9 @@ from pathlib import Path
 import pytest
 
 from grader.errors import SubmissionNotFound
-from grader.load import LoadError, choose_model, resolve_submission
+from grader.load import LoadError, choose_model, resolve_submission, signals
 from grader.load.choose import DEFINED, IMPORTED, INSTANTIATED, OPTION
+from grader.load.signals import FILE, NAME, NUMBER, README, Version
 from grader.load.source import EXPORT, NOTEBOOK, read_source, runnable
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures" / "submissions"
@@ -150,6 +151,82 @@ def test_an_alias_import_names_the_class_it_binds(tmp_path):
     assert chosen(tmp_path).model_class == "Model01"
 
 
+# --- which version: the signals, strongest first (grader.load.signals) --------------------------------------
+
+def test_the_starter_named_baseline_gives_way_to_the_iterations_and_second_follows_first():
+    c = chosen(FIXTURES / "versions_byte_order")  # byte order would take EVAS4_baseline: "b" sorts after "S"
+    assert (c.file, c.rule, c.signal, c.guessed) == ("EVAS4_Second_Iteration.ipynb", INSTANTIATED, NUMBER, True)
+    assert set(c.others) == {"EVAS4_First_Iteration.ipynb:Net", "EVAS4_baseline.ipynb:Net"}
+
+
+def test_a_readme_that_names_the_final_version_decides():
+    c = chosen(FIXTURES / "versions_readme")  # byte order would take MNIST_Classifier_v2 (no BatchNorm)
+    assert (c.file, c.signal) == ("MNIST_Classifier_Final.ipynb", README) and "README.md names it" in c.reason
+
+
+def test_without_a_readme_a_name_that_says_final_decides(tmp_path):
+    shutil.copytree(FIXTURES / "versions_readme", tmp_path / "sub")
+    (tmp_path / "sub" / "README.md").unlink()
+    c = chosen(tmp_path / "sub")
+    assert (c.file, c.signal) == ("MNIST_Classifier_Final.ipynb", NAME)
+
+
+def test_the_readme_outranks_the_names(tmp_path):
+    shutil.copytree(FIXTURES / "versions_readme", tmp_path / "sub")
+    (tmp_path / "sub" / "README.md").write_text("# MNIST\n\nOur submission is MNIST_Classifier_v2.ipynb; the others are drafts.\n")
+    c = chosen(tmp_path / "sub")
+    assert (c.file, c.signal) == ("MNIST_Classifier_v2.ipynb", README)
+
+
+def test_a_readme_that_names_every_version_in_one_line_says_nothing(tmp_path):
+    shutil.copytree(FIXTURES / "versions_readme", tmp_path / "sub")
+    (tmp_path / "sub" / "README.md").write_text("Best results: MNIST_Classifier_v1.ipynb, MNIST_Classifier_v2.ipynb and "
+                                               "MNIST_Classifier_Final.ipynb.\n")
+    assert chosen(tmp_path / "sub").signal == NAME
+
+
+def test_plain_words_in_a_readme_are_no_names_of_versions(tmp_path):
+    for name in ("cnn.py", "cnn_v2.py"):
+        (tmp_path / name).write_text(MODEL)
+    (tmp_path / "README.md").write_text("A small cnn is our best submission.\n")  # "cnn" is a word here, not cnn.py
+    assert chosen(tmp_path).signal != README
+
+
+def test_a_notebooks_own_markdown_can_name_the_final_class(tmp_path):
+    path = _notebook(tmp_path / "nb.ipynb", MODEL.replace("Net", "Net1") + MODEL.replace("Net", "Net2"), "a, b = Net1(), Net2()",
+                     markdown="## Results\nNet2 overfits. The final model is Net1: 99.4% with 7,800 parameters.")
+    c = chosen(path)
+    assert (c.model_class, c.signal) == ("Net1", README) and "nb.ipynb's markdown" in c.reason
+
+
+def test_numbered_steps_compare_as_numbers():
+    c = chosen(FIXTURES / "versions_numbered_steps")  # byte order would take S7_Step2: "2" sorts after "1"
+    assert (c.file, c.signal) == ("S7_Step10.ipynb", NUMBER)
+
+
+@pytest.mark.parametrize("older, newer", [("model_v2.py", "model_v10.py"), ("Step2", "Step3"), ("S7_2.ipynb", "S7_3_1.ipynb"),
+                                          ("EVAS4_First_Iteration", "EVAS4_Second_Iteration"), ("Net", "Net2")])
+def test_version_numbers_are_compared_as_numbers(older, newer):
+    versions = [Version((name, "Net"), ("Net", name, name), (True,), name, (0, 0, 0)) for name in (newer, older)]
+    kept, signal, _ = signals.narrow(versions, [])
+    assert [v.key[0] for v in kept] == [newer] and signal == NUMBER
+
+
+def test_names_that_differ_by_more_than_their_numbers_are_not_versions_of_one_another():
+    names = ("99_4_under_8k.ipynb", "99_4_under_13.5k.ipynb")  # one folder's notebooks: 13.5k is no newer than 8k
+    versions = [Version((name, "Net"), ("Net", name, name), (True,), name, (0, 0, 0)) for name in names]
+    assert signals.narrow(versions, []) == (versions, "", "")
+
+
+def test_a_notebook_that_builds_a_version_outranks_a_script_that_builds_another(tmp_path):
+    for name in ("model_a.py", "model_b.py"):
+        (tmp_path / name).write_text(MODEL)
+    (tmp_path / "train.py").write_text("from model_b import Net\nmodel = Net()\n")
+    _notebook(tmp_path / "S6.ipynb", "from model_a import Net\nmodel = Net()")
+    c = chosen(tmp_path)
+    assert (c.file, c.signal) == ("model_a.py", FILE)
+
+
 def test_a_syntax_error_in_the_only_model_file_is_reported():
     with pytest.raises(LoadError, match=r"syntax error in syntax_error.py, line 14"):
         chosen(FIXTURES / "errors" / "syntax_error.py")
@@ -240,8 +317,9 @@ def test_a_subclass_of_a_torch_layer_is_a_module(tmp_path):
 
 # --- notebooks and the loading rule ------------------------------------------------------------------------
 
-def _notebook(path: Path, *cells: str) -> Path:
-    path.write_text(json.dumps({"cells": [{"cell_type": "code", "source": c} for c in cells], "nbformat": 4}))
+def _notebook(path: Path, *cells: str, markdown: str = "") -> Path:
+    markdown_cells = [{"cell_type": "markdown", "source": markdown}] if markdown else []
+    path.write_text(json.dumps({"cells": markdown_cells + [{"cell_type": "code", "source": c} for c in cells], "nbformat": 4}))
     return path
 
 

@@ -5,29 +5,32 @@ The rule (README, "Which class is the model"), in order:
   2. the classes the folder's notebooks and scripts import from its other files and instantiate
      (directly, through an alias, a module attribute or a factory function like `get_model()`);
   3. the classes instantiated in the file that defines them;
-  4. every candidate: an nn.Module subclass that no other class uses (helper blocks and base
-     classes are not the model), preferring those that define `forward` and build with no arguments.
-The first step that finds any decides. A notebook's own copy of a class that a `.py` module of the
-folder defines too gives way to the module's; a notebook export beside its notebook is not read.
-Several classes at the deciding step: if they are versions of one model (the same name, or names
-that differ by a number or a prefix: Net1/Net3, Model_1/Model_3, BNnet/GBNnet), the newest wins
-(the last notebook or script by name, the last call in it; without calls a file named model.py,
-else the last defined) and the grade is flagged `model_class_guessed`; otherwise it is an error
-listing every candidate.
+  4. every candidate: an nn.Module subclass that no other class uses (helper blocks and base classes are not the
+     model), preferring those that define `forward` and build with no arguments.
+The first step that finds any decides. A notebook's own copy of a class that a `.py` module of the folder defines
+too gives way to the module's; a notebook export beside its notebook is not read. Several classes at the deciding
+step: if they are versions of one model (the same name, or names that differ by a number or a prefix: Net1/Net3,
+Model_1/Model_3, BNnet/GBNnet), grader.load.signals tells them apart (a README, the names, the kind of file, version
+numbers, the position in one file) and the grade is flagged `model_class_guessed` (versions nothing tells apart:
+the last by file name and position); unrelated classes are an error listing every candidate.
 """
 
 from __future__ import annotations
 
 import ast
+import dataclasses
 import re
 from dataclasses import dataclass
 from pathlib import PurePosixPath
 
+from grader.load import signals
+from grader.load.signals import Document, Version
 from grader.load.source import EXPORT, MODULE, NOTEBOOK, LoadError, SourceFile, dotted_name
 from grader.results import ModelChoice
 
 OPTION, IMPORTED, INSTANTIATED, DEFINED = "option", "imported", "instantiated", "defined"  # the step that decided
 _MODEL_STEMS = ("model", "models", "net", "network")
+_OPTION_WHERE = "--model-class or the rubric's model_class"
 
 
 @dataclass(frozen=True)
@@ -36,6 +39,7 @@ class _Class:
     name: str
     kind: str  # of its file: MODULE | NOTEBOOK | EXPORT
     node: ast.ClassDef
+    index: int  # of its statement in the file
 
 
 @dataclass(frozen=True)
@@ -47,7 +51,7 @@ class _Call:
     through_copy: bool  # the call builds the file's own copy of the class, which gives way to the module's
 
 
-def choose_model(sources: list[SourceFile], wanted: str = "") -> ModelChoice:
+def choose_model(sources: list[SourceFile], wanted: str = "", documents: list[Document] | None = None) -> ModelChoice:
     """The model class of a submission by the rule above; LoadError when it cannot be told."""
     sources = _without_stale_exports(sources)
     folder = _Folder(sources)
@@ -56,45 +60,81 @@ def choose_model(sources: list[SourceFile], wanted: str = "") -> ModelChoice:
         broken = [s.syntax_error for s in sources if s.syntax_error]
         raise LoadError(broken[0] if broken else "the submission defines no nn.Module subclass")
     label = _labeller(modules)
+    file, _, name = wanted.rpartition(":")
     if wanted:
-        file, _, name = wanted.rpartition(":")
         matches = [c for c in modules if c.name == name and (not file or file in (c.file, PurePosixPath(c.file).name))]
         if not matches:
-            raise LoadError(f"no nn.Module class named {wanted!r} in the submission (found: {', '.join(map(label, modules))})")
-        if len(matches) == 1:
-            return _choice(matches[0], OPTION, "named by --model-class or the rubric's model_class", False, [], label)
+            named = f"{file}:{name}" if file else name
+            raise LoadError(f"no nn.Module class named {named!r} in the submission (found: {', '.join(map(label, modules))})")
         candidates, copy_of = matches, {}
     else:
         candidates, copy_of = folder.candidates(modules)
     calls = folder.calls(candidates, copy_of)
+    decide = _Decision(folder, label, documents or [])
+    if wanted and len(candidates) == 1:
+        return decide(_built(folder, calls) or [_defined(candidates[0])], OPTION, calls, f"named by {_OPTION_WHERE}")
     for rule, step in ((IMPORTED, [c for c in calls if c.imported]), (INSTANTIATED, [c for c in calls if not c.imported])):
         if step:
-            chosen = max(step, key=lambda c: (folder.kinds[c.importer] == NOTEBOOK, c.importer, c.order))  # the newest call
-            found = list({c.target: None for c in step})
-            where = sorted({c.importer for c in step if c.target == chosen.target})
-            reason = (f"imported and instantiated by {', '.join(where)}" if rule == IMPORTED
-                      else f"instantiated in {', '.join(where)}")
-            if any(c.through_copy for c in step if c.target == chosen.target):
-                reason += f", as a copy of {chosen.target[0]}'s class"
-            return _decide(folder.classes[chosen.target], [folder.classes[k] for k in found], rule, reason, label)
+            return decide(_built(folder, step), rule, step)
     if folder.broken_imports:
         raise LoadError(folder.broken_imports[0])
-    newest = max(candidates, key=lambda c: (c.kind == MODULE, PurePosixPath(c.file).stem.lower() in _MODEL_STEMS, c.file, c.node.lineno))
-    reason = "the only nn.Module class that no other class uses" if len(candidates) == 1 else "the last defined of its versions"
-    return _decide(newest, candidates, DEFINED, reason, label)
+    return decide([_defined(c) for c in candidates], DEFINED, [])
 
 
-def _decide(chosen: _Class, found: list[_Class], rule: str, reason: str, label) -> ModelChoice:
-    others = [c for c in found if c is not chosen]
-    if others and not _versions([c.name for c in found]):
-        listed = ", ".join(label(c) for c in found)
-        raise LoadError(f"cannot tell which class is the model: {listed}; name it with --model-class "
-                        f"(for example --model-class {label(found[-1])}) or model_class in the rubric")
-    return _choice(chosen, rule, reason, bool(others), others, label)
+def _built(folder: _Folder, calls: list[_Call]) -> list[Version]:
+    """One version per class and file that builds it: the names the signals read, and its newest call there."""
+    newest: dict[tuple, _Call] = {}
+    for c in calls:
+        if (c.target, c.importer) not in newest or c.order > newest[(c.target, c.importer)].order:
+            newest[(c.target, c.importer)] = c
+    return [Version(c.target, (c.target[1], c.importer, c.target[0]), (folder.kinds[c.importer] == NOTEBOOK,), c.importer, c.order)
+            for c in newest.values()]
 
 
-def _choice(chosen: _Class, rule: str, reason: str, guessed: bool, others: list[_Class], label) -> ModelChoice:
-    return ModelChoice(chosen.file, chosen.name, rule, reason, guessed, tuple(label(c) for c in others))
+def _defined(c: _Class) -> Version:
+    """A version nothing builds: modules before notebooks, and a file named model.py before other names."""
+    return Version((c.file, c.name), (c.name, "", c.file), (c.kind == MODULE, PurePosixPath(c.file).stem.lower() in _MODEL_STEMS),
+                   c.file, (c.index, c.node.lineno, 0))
+
+
+def _newest(v: Version) -> tuple:
+    """What is left when no signal tells versions apart: the last by file name, then by position."""
+    return v.file_rank, v.file, v.position
+
+
+class _Decision:
+    """The choice among the versions the deciding step found: the signals, then the last resort."""
+
+    def __init__(self, folder: _Folder, label, documents: list[Document]):
+        self.folder, self.label, self.documents = folder, label, documents
+
+    def __call__(self, versions: list[Version], rule: str, calls: list[_Call], reason: str = "") -> ModelChoice:
+        keys = list(dict.fromkeys(v.key for v in versions))
+        found = [self.folder.classes[k] for k in keys]
+        if len(found) > 1 and not _versions([c.name for c in found]):
+            listed = ", ".join(self.label(c) for c in found)
+            raise LoadError(f"cannot tell which class is the model: {listed}; name it with --model-class "
+                            f"(for example --model-class {self.label(found[-1])}) or model_class in the rubric")
+        left, signal, why = signals.narrow(versions, self.documents) if len(keys) > 1 else (versions, "", "")
+        ranked = list(dict.fromkeys(v.key for v in sorted(left, key=_newest, reverse=True)))  # the last resort's order
+        if len(ranked) > 1:
+            signal, why = signals.ORDER, (f"no signal tells it from {', '.join(self.label(self.folder.classes[k]) for k in ranked[1:])}: "
+                                          f"the last by file name and position")
+        choice = self._choice(ranked[0], found, rule, calls, reason)
+        return dataclasses.replace(choice, reason=choice.reason + (f"; {why}" if why else ""), signal=OPTION if rule == OPTION else signal)
+
+    def _choice(self, key, found, rule, calls, reason) -> ModelChoice:
+        """The version `key` as chosen at this step: its reason before any signal."""
+        cls = self.folder.classes[key]
+        others = tuple(self.label(c) for c in found if c is not cls)
+        builders = sorted({c.importer for c in calls if c.target == key})
+        if not reason:
+            reason = (f"imported and instantiated by {', '.join(builders)}" if rule == IMPORTED
+                      else f"instantiated in {', '.join(builders)}" if rule == INSTANTIATED
+                      else "the only nn.Module class that no other class uses" if not others else "defined, and built nowhere")
+            if any(c.through_copy for c in calls if c.target == key):
+                reason += f", as a copy of {key[0]}'s class"
+        return ModelChoice(cls.file, cls.name, rule, reason, bool(others) and rule != OPTION, others)
 
 
 def _versions(names: list[str]) -> bool:
@@ -129,9 +169,9 @@ class _Folder:
         self.broken_imports: list[str] = []  # syntax errors of files another file imports
         for s in sources:
             self.local[s.path], self.external[s.path] = {}, {}
-            for node, _ in s.statements:
+            for index, (node, _) in enumerate(s.statements):
                 if isinstance(node, ast.ClassDef):
-                    self.classes[(s.path, node.name)] = _Class(s.path, node.name, s.kind, node)
+                    self.classes[(s.path, node.name)] = _Class(s.path, node.name, s.kind, node, index)
                 elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
                     self.functions[(s.path, node.name)] = node
                 for n in ast.walk(node):
@@ -267,9 +307,9 @@ class _Folder:
                 for node in ast.walk(statement):
                     target = self._lookup(file, dotted_name(node.func) or "") if isinstance(node, ast.Call) else None
                     if target in self.classes:
-                        built = {target}
+                        built = [target]
                     elif target in self.functions:
-                        built = self._reached(target[0], [self.functions[target]], set())
+                        built = sorted(self._reached(target[0], [self.functions[target]], set()))
                     else:
                         continue
                     for key in built:
@@ -277,7 +317,8 @@ class _Folder:
                         original, key = key, copy_of.get(key, key)
                         if key in keys:
                             found.append(_Call(key, file, (index, node.lineno, node.col_offset), imported, original != key))
-        return found
+        files = {file: i for i, file in enumerate(self.sources)}
+        return sorted(found, key=lambda c: (files[c.importer], c.order))
 
 
 def _needs_arguments(init) -> bool:
