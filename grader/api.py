@@ -185,11 +185,7 @@ def _run(path, rubric: Rubric, model_class: str, mode: str, split: mnist.MnistSp
 def _attempt(submission, choice: ModelChoice, rubric: Rubric, mode: str, seed: int, split, evaluation, epochs: int, device: str,
              on_progress, isolation: str) -> _Attempt:
     """Both workers for one training seed, and the evaluation of what they returned."""
-    recipe = dataclasses.replace(rubric.recipe, seed=seed)
-    request = {
-        P.MODE: mode, P.FILE: choice.file, P.MODEL_CLASS: choice.model_class, P.LEFT_OUT: list(submission.left_out),
-        P.RECIPE: dataclasses.asdict(recipe), P.EPOCHS: epochs, P.DEVICE: device if mode == P.GRADE else "cpu",
-    }
+    request = _request(submission, choice, dataclasses.replace(rubric.recipe, seed=seed), mode, epochs, device)
     training_data = None if split is None else TrainingData(split.train_images, split.train_labels, evaluation.images)
 
     def report_epoch(e: EpochOutput) -> None:
@@ -221,6 +217,23 @@ def _attempt(submission, choice: ModelChoice, rubric: Rubric, mode: str, seed: i
     return _Attempt(seed, run, trained, trained_by, inspection, error, history, metrics, flags, diagnostics)
 
 
+def _request(submission, choice: ModelChoice, recipe, mode: str, epochs: int, device: str) -> dict:
+    """What the model worker is asked (the trainer gets the same, less the submission): grader.protocol's keys."""
+    return {P.MODE: mode, P.FILE: choice.file, P.MODEL_CLASS: choice.model_class, P.MODEL_ARGUMENTS: _model_arguments(choice),
+            P.LEFT_OUT: list(submission.left_out), P.RECIPE: dataclasses.asdict(recipe), P.EPOCHS: epochs,
+            P.DEVICE: device if mode == P.GRADE else "cpu"}
+
+
+def _model_arguments(choice: ModelChoice) -> dict:
+    """The call to build the model with, as the worker's request holds it: plain data (grader.protocol)."""
+    if choice.constructor is None:
+        return {}
+    def plain(a: R.Argument) -> dict:
+        return {"constant": a.constant} if a.constant else {"literal": a.literal}
+
+    return {"args": [plain(a) for a in choice.constructor.args], "kwargs": {k: plain(a) for k, a in choice.constructor.kwargs}}
+
+
 def _first_grade(submission, choice: ModelChoice, rubric: Rubric, mode: str, epochs: int, split, a: _Attempt, isolation: str) -> Grade:
     """The grade of the first seed alone: what the submission is (inspection, flags) comes from its model worker.
     `isolation`: what was applied, for when no worker run came back (it left a file that is not what it must be)."""
@@ -232,7 +245,7 @@ def _first_grade(submission, choice: ModelChoice, rubric: Rubric, mode: str, epo
         training = Training(len(history), trained.device, run_record.seconds, history, a.trained_by, (run_record,))
     if inspection is not None:
         inspection = dataclasses.replace(inspection, flags=_choice_flags(choice) + _export_flags(run, mode) + inspection.flags + a.flags,
-                                         notes=submission.notes + inspection.notes)
+                                         notes=submission.notes + choice.notes + inspection.notes)
     if error is None:
         criteria, total, max_score = score(rubric, inspection, None if history is None else (history,),
                                            inspection.flags + isolation_flags(isolation))

@@ -30,6 +30,10 @@ STAGES = ("start", LOAD, INSPECT, "export", TRAIN, "done")  # the only order a w
 ROLE, MODE, ROOT, FILE, MODEL_CLASS, LEFT_OUT, RECIPE, EPOCHS, DEVICE = (
     "role", "mode", "root", "file", "model_class", "left_out", "recipe", "epochs", "device")
 FEATURES = "features"  # the trainer's request: {feature: [graph node names]}; and the probe's answer: {feature: bool}
+# The model worker's request: what to build the model with, as plain data (grader.results.Argument, never code):
+# {"args": [argument, ...], "kwargs": {name: argument}}, each argument {"literal": "0.01"} (ast.literal_eval's) or
+# {"constant": "DROPOUT"} (a module-level name of the model's file, bound by the loading rule)
+MODEL_ARGUMENTS = "model_arguments"
 
 # Isolation: what the user asks for (--isolation), and what a report says was applied (BWRAP, PROCESS, or NONE: no worker ran)
 AUTO, PROCESS, STRICT = "auto", "process", "strict"

@@ -12,11 +12,12 @@ from pathlib import Path
 
 import pytest
 
-from grader.errors import SubmissionNotFound
+from grader.errors import SubmissionNotFound, UsageError
 from grader.load import LoadError, choose_model, resolve_submission, signals
 from grader.load.choose import DEFINED, IMPORTED, INSTANTIATED, OPTION
 from grader.load.signals import FILE, NAME, NUMBER, README, Version
 from grader.load.source import EXPORT, NOTEBOOK, read_source, runnable
+from grader.results import Argument
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures" / "submissions"
 LAYOUTS = Path(__file__).resolve().parent / "fixtures" / "layouts"
@@ -227,6 +228,55 @@ def test_a_notebook_that_builds_a_version_outranks_a_script_that_builds_another(
     assert (c.file, c.signal) == ("model_a.py", FILE)
 
 
+# --- how the model is built: the student's own call (grader.load.arguments) ----------------------------
+
+def test_the_call_in_the_training_notebook_is_copied_as_plain_data():
+    c = chosen(FIXTURES / "constructor_keyword")  # its last call, summary(Net2()), assigns nothing
+    assert (c.model_class, c.constructor.text, c.constructor.where) == ("Net2", "Net2(drop=0.01)", "s6_net_final.ipynb [cell 7], line 1")
+    assert c.constructor.args == () and c.constructor.kwargs == (("drop", Argument(literal="0.01")),)
+
+
+def test_positional_arguments_and_a_constant_of_the_training_script_are_copied():
+    c = chosen(FIXTURES / "constructor_positional")
+    assert (c.constructor.text, c.constructor.where) == ("Net(8, DROPOUT)", "train.py, line 17")
+    assert c.constructor.args == (Argument(literal="8"), Argument(literal="0.05"))  # DROPOUT = 0.05 in train.py
+
+
+def test_a_constant_the_model_file_computes_is_passed_by_name(tmp_path):
+    source = MODEL_WITH_WIDTH + "WIDTH = int('8')\nif __name__ == '__main__':\n    model = Net(WIDTH, drop=0.1)\n"
+    c = chosen(source_of(tmp_path, source))
+    assert c.constructor.args == (Argument(constant="WIDTH"),) and c.constructor.kwargs == (("drop", Argument(literal="0.1")),)
+
+
+def test_a_factory_function_s_own_call_is_copied(tmp_path):
+    (tmp_path / "model.py").write_text(MODEL_WITH_WIDTH + "def get_model(device):\n    return Net(16).to(device)\n")
+    _notebook(tmp_path / "S6.ipynb", "from model import get_model\nmodel = get_model('cpu')")
+    c = chosen(tmp_path)
+    assert (c.constructor.text, c.constructor.where) == ("Net(16)", "model.py, line 6")
+
+
+@pytest.mark.parametrize("call, passed", [("Net(config.width)", "config.width"), ("Net(*sizes)", "*sizes"),
+                                          ("Net(**options)", "**options"), ("Net(width)", "width"), ("Net(lambda: 8)", "lambda: 8")])
+def test_arguments_that_are_not_plain_data_are_not_copied_and_the_note_says_which(tmp_path, call, passed):
+    source = MODEL_WITH_WIDTH + f"def run(width):\n    model = {call}\n"
+    c = chosen(source_of(tmp_path, source))
+    assert c.constructor is None and len(c.notes) == 1
+    assert c.notes[0].startswith(f"{call} at model.py, line 6 passes {passed}, which the grader cannot copy")
+
+
+def test_the_option_may_give_the_arguments(tmp_path):
+    c = chosen(FIXTURES / "constructor_keyword", "model.py:Net2(drop=0.5)")
+    assert (c.file, c.rule, c.signal, c.guessed) == ("model.py", OPTION, OPTION, False)
+    assert (c.constructor.text, c.constructor.where) == ("Net2(drop=0.5)", "--model-class or the rubric's model_class")
+    assert chosen(FIXTURES / "constructor_keyword", "Net2").constructor.text == "Net2(drop=0.01)"  # the student's own call
+
+
+@pytest.mark.parametrize("wanted", ["Net2(drop=random())", "Net2(", "Net2[0]()"])
+def test_an_option_whose_arguments_are_not_literals_is_a_usage_error(wanted):
+    with pytest.raises(UsageError, match="--model-class"):
+        chosen(FIXTURES / "constructor_keyword", wanted)
+
+
 def test_a_syntax_error_in_the_only_model_file_is_reported():
     with pytest.raises(LoadError, match=r"syntax error in syntax_error.py, line 14"):
         chosen(FIXTURES / "errors" / "syntax_error.py")
@@ -379,6 +429,7 @@ def test_unreadable_notebook_is_a_load_error(tmp_path):
 
 
 MODEL = "import torch.nn as nn\nclass Net(nn.Module):\n    pass\n"
+MODEL_WITH_WIDTH = "import torch.nn as nn\nclass Net(nn.Module):\n    def __init__(self, width, drop=0.0):\n        super().__init__()\n"
 
 
 @pytest.mark.parametrize("expression", ["1" + " + 1" * 5_000, "- " * 100_000 + "1"])  # RecursionError; MemoryError

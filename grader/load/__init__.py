@@ -2,7 +2,7 @@
 
 Parent side, never running student code: `resolve_submission` collects what the worker gets
 (`folder`), `choose_model` reads every file as text, and the READMEs, and picks the model class (`choose`, its
-versions told apart by `signals`). Worker
+versions told apart by `signals`) and the arguments it is built with (`arguments`). Worker
 side: `import_model_class` (`importer`) imports the chosen file by the loading rule (`source`).
 """
 
@@ -38,7 +38,8 @@ def resolve_submission(path: str | Path) -> Submission:
 
 
 def choose_model(submission: Submission, wanted: str = "") -> ModelChoice:
-    """The file and class to grade (grader.load.choose's rule); LoadError, for the student, when it cannot be told."""
+    """The file and class to grade and how to build it (grader.load.choose's rule); LoadError, for the student, when it
+    cannot be told."""
     root = Path(submission.root)
     sources = [read_source(root, rel) for rel in submission.files if rel.endswith((".py", ".ipynb"))]
     documents = [Document(rel, text) for rel, text in readmes(root, submission.files + submission.left_out)]

@@ -29,9 +29,10 @@ def run(job: Path, request: dict, device, enter, state: dict) -> None:
 
     recipe = recipe_from_dict(request[P.RECIPE])
     untouched = _snapshot()
-    cls, state["importer"] = load.import_model_class(request[P.ROOT], request[P.FILE], request[P.MODEL_CLASS])
+    cls, module, state["importer"] = load.import_model_class(request[P.ROOT], request[P.FILE], request[P.MODEL_CLASS])
+    args, kwargs = _arguments(request.get(P.MODEL_ARGUMENTS) or {}, module, request[P.FILE], state["importer"].skipped)
     torch.manual_seed(recipe.seed)
-    model = _construct(cls)
+    model = _construct(cls, args, kwargs)
 
     state["stage"] = "inspect"
     enter("inspect", model_class=cls.__name__)
@@ -63,16 +64,41 @@ def run(job: Path, request: dict, device, enter, state: dict) -> None:
             trainer.write_profile(job, *activation_profile(model, trainer.profile_images(job, device)))
 
 
-def _construct(cls):
+def _arguments(request: dict, module, file: str, skipped: dict[str, str]) -> tuple[list, dict]:
+    """The arguments the parent copied from the student's call: literals, and constants of the model's own module."""
+    import ast
+
+    def value(argument: dict):
+        if "constant" in argument:
+            name = argument["constant"]
+            if name not in module.__dict__:
+                why = skipped.get(name, "")
+                raise ConstructError(f"the model is built with {name}, which {file} does not define"
+                                     + (f" ({why})" if why else ""))
+            return module.__dict__[name]
+        return ast.literal_eval(argument["literal"])
+
+    return [value(a) for a in request.get("args", [])], {k: value(a) for k, a in request.get("kwargs", {}).items()}
+
+
+def _construct(cls, args: list, kwargs: dict):
+    """cls(*args, **kwargs), the arguments the student's call passes (none without one)."""
     signature = pyinspect.signature(cls.__init__)
-    required = [
-        name for name, p in list(signature.parameters.items())[1:]
-        if p.default is p.empty and p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)
-    ]
-    if required:
-        raise ConstructError(f"{cls.__name__}() needs the argument(s) {', '.join(required)}; the grader builds the model "
-                             f"as {cls.__name__}() with no arguments, so give each a default value")
-    return cls()
+    if not args and not kwargs:
+        required = [
+            name for name, p in list(signature.parameters.items())[1:]
+            if p.default is p.empty and p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)
+        ]
+        if required:
+            raise ConstructError(f"{cls.__name__}() needs the argument(s) {', '.join(required)}; the grader builds the model "
+                                 f"as {cls.__name__}() with no arguments when no call in the submission builds it with "
+                                 f"literal arguments, so give each a default value")
+    else:
+        try:
+            signature.bind(None, *args, **kwargs)
+        except TypeError as e:
+            raise ConstructError(f"{cls.__name__} cannot be built with the arguments copied from the submission's own call: {e}") from None
+    return cls(*args, **kwargs)
 
 
 class ConstructError(Exception):
