@@ -18,6 +18,7 @@ from msgspec import Meta
 
 MODEL, TRAINER = "model", "trainer"  # request["role"]
 CHECK, GRADE = "check", "grade"  # request["mode"]
+TRACE = "trace"  # request["mode"] for tied versions (grader.tiebreak): build and trace each of VERSIONS, no export
 GRAPH, EAGER = "graph", "eager"  # how a grade was trained
 
 # The stage a graded error names (grader.results.StageError, the JSON report's error.stage): where the submission
@@ -34,6 +35,7 @@ FEATURES = "features"  # the trainer's request: {feature: [graph node names]}; a
 # {"args": [argument, ...], "kwargs": {name: argument}}, each argument {"literal": "0.01"} (ast.literal_eval's) or
 # {"constant": "DROPOUT"} (a module-level name of the model's file, bound by the loading rule)
 MODEL_ARGUMENTS = "model_arguments"
+VERSIONS = "versions"  # in trace mode, instead of FILE, MODEL_CLASS and MODEL_ARGUMENTS: a list of those three keys
 
 # Isolation: what the user asks for (--isolation), and what a report says was applied (BWRAP, PROCESS, or NONE: no worker ran)
 AUTO, PROCESS, STRICT = "auto", "process", "strict"
@@ -57,6 +59,11 @@ ACTIVATIONS = "out/activations.json"  # Activations; the feature maps in out/fea
 FEATURE_MAPS = "out/feature_maps.safetensors"
 PREDICTIONS = "predictions"  # the one array of a predictions file
 DATA_FILES = ("train_images", "train_labels", "eval_images")
+
+
+def trace_files(version: int) -> tuple[str, str]:
+    """A tied version's trace and its tensors, in trace mode (what INSPECTION and TENSORS are to one model)."""
+    return f"out/inspection_{version}.json", f"out/tensors_{version}.safetensors"
 
 
 def predictions_file(epoch: int) -> str:

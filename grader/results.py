@@ -212,9 +212,11 @@ class ModelChoice:
     guessed: bool  # several versions of the model were left, and the documented preference picked one
     others: tuple[str, ...]  # the other candidates at the deciding step, as file:Class
     signal: str = ""  # what told the versions apart (grader.load.signals): readme | name | file | number | position |
-    #                   order (nothing did); option for --model-class; "" when there was one candidate
+    #                   structure | order (nothing did); option for --model-class; "" when there was one candidate
     constructor: ConstructorCall | None = None  # None: built with no arguments
     notes: tuple[str, ...] = ()  # for the report: a call whose arguments could not be copied
+    tied: tuple[ModelChoice, ...] = ()  # versions no signal told apart, this one first, each as it would be chosen:
+    #                                      grader.tiebreak checks each; () once decided
 
 
 @dataclass(frozen=True)

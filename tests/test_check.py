@@ -174,6 +174,25 @@ def test_a_constant_passed_by_name_is_read_in_the_model_s_module(checked, tmp_pa
     assert grade.inspection.parameters.counted == 360  # 10 * 6 * 6
 
 
+def test_versions_nothing_tells_apart_grade_the_one_best_on_the_structural_criteria(checked):
+    grade = checked(FIXTURES / "versions_tied")  # five notebooks, each with its own Net; byte order would take sgd.ipynb
+    assert grade.status == "graded", grade.error
+    assert (grade.model.file, grade.model.signal) == ("cosine.ipynb", "structure") and grade.score == 50
+    flag = next(f for f in grade.inspection.flags if f.id == "model_class_guessed")
+    assert "cosine.ipynb:Net 50" in flag.message and "sgd.ipynb:Net 40" in flag.message and "plateau.ipynb:Net 30" in flag.message
+
+
+def test_a_tied_version_that_fails_to_build_is_out_of_the_running(checked, tmp_path):
+    model = ("import torch.nn as nn\nclass Net(nn.Module):\n    def __init__(self):\n        super().__init__()\n{}"
+             "        self.out = nn.Conv2d(1, 10, 3)\n    def forward(self, x):\n        return self.out(x).mean(dim=(2, 3))\n"
+             "if __name__ == '__main__':\n    model = Net()\n")
+    (tmp_path / "alpha.py").write_text(model.format(""))
+    (tmp_path / "beta.py").write_text(model.format("        raise RuntimeError('half-finished')\n"))  # the last resort's pick
+    grade = checked(tmp_path)
+    assert grade.status == "graded", grade.error
+    assert (grade.model.file, grade.model.signal) == ("alpha.py", "structure") and "beta.py:Net fails to build" in grade.model.reason
+
+
 def test_unrelated_models_are_an_error_before_any_worker(checked):
     grade = checked(LAYOUTS / "two_unrelated")
     assert grade.status == "error" and grade.error.stage == "load" and grade.model is None

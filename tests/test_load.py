@@ -15,7 +15,7 @@ import pytest
 from grader.errors import SubmissionNotFound, UsageError
 from grader.load import LoadError, choose_model, resolve_submission, signals
 from grader.load.choose import DEFINED, IMPORTED, INSTANTIATED, OPTION
-from grader.load.signals import FILE, NAME, NUMBER, README, Version
+from grader.load.signals import FILE, NAME, NUMBER, ORDER, README, Version
 from grader.load.source import EXPORT, NOTEBOOK, read_source, runnable
 from grader.results import Argument
 
@@ -157,7 +157,7 @@ def test_an_alias_import_names_the_class_it_binds(tmp_path):
 def test_the_starter_named_baseline_gives_way_to_the_iterations_and_second_follows_first():
     c = chosen(FIXTURES / "versions_byte_order")  # byte order would take EVAS4_baseline: "b" sorts after "S"
     assert (c.file, c.rule, c.signal, c.guessed) == ("EVAS4_Second_Iteration.ipynb", INSTANTIATED, NUMBER, True)
-    assert set(c.others) == {"EVAS4_First_Iteration.ipynb:Net", "EVAS4_baseline.ipynb:Net"}
+    assert set(c.others) == {"EVAS4_First_Iteration.ipynb:Net", "EVAS4_baseline.ipynb:Net"} and not c.tied
 
 
 def test_a_readme_that_names_the_final_version_decides():
@@ -226,6 +226,13 @@ def test_a_notebook_that_builds_a_version_outranks_a_script_that_builds_another(
     _notebook(tmp_path / "S6.ipynb", "from model_a import Net\nmodel = Net()")
     c = chosen(tmp_path)
     assert (c.file, c.signal) == ("model_a.py", FILE)
+
+
+def test_versions_nothing_tells_apart_are_tied_for_the_structural_check():
+    c = chosen(FIXTURES / "versions_tied")
+    assert (c.file, c.signal) == ("sgd.ipynb", ORDER)  # the last resort; grader.tiebreak decides
+    assert [t.file for t in c.tied] == ["sgd.ipynb", "plateau.ipynb", "onecycle.ipynb", "cosine.ipynb", "adam.ipynb"]
+    assert all(t.guessed and t.signal == "" and not t.tied and "no signal" not in t.reason for t in c.tied)
 
 
 # --- how the model is built: the student's own call (grader.load.arguments) ----------------------------

@@ -11,8 +11,8 @@ The first step that finds any decides. A notebook's own copy of a class that a `
 too gives way to the module's; a notebook export beside its notebook is not read. Several classes at the deciding
 step: if they are versions of one model (the same name, or names that differ by a number or a prefix: Net1/Net3,
 Model_1/Model_3, BNnet/GBNnet), grader.load.signals tells them apart (a README, the names, the kind of file, version
-numbers, the position in one file) and the grade is flagged `model_class_guessed` (versions nothing tells apart:
-the last by file name and position); unrelated classes are an error listing every candidate.
+numbers, the position in one file) and the grade is flagged `model_class_guessed`; versions nothing tells apart are
+`tied`, for the structural check (grader.tiebreak); unrelated classes are an error listing every candidate.
 The model is built with the arguments of the call that builds it, where that call is in the student's files
 (grader.load.arguments): the last call that assigns the model to a name, else the last call.
 """
@@ -138,14 +138,15 @@ class _Decision:
                             f"(for example --model-class {self.label(found[-1])}) or model_class in the rubric")
         left, signal, why = signals.narrow(versions, self.documents) if len(keys) > 1 else (versions, "", "")
         ranked = list(dict.fromkeys(v.key for v in sorted(left, key=_newest, reverse=True)))  # the last resort's order
-        if len(ranked) > 1:
-            signal, why = signals.ORDER, (f"no signal tells it from {', '.join(self.label(self.folder.classes[k]) for k in ranked[1:])}: "
+        tied = tuple(self._choice(k, found, left, rule, calls, reason) for k in ranked)
+        if len(tied) > 1:
+            signal, why = signals.ORDER, (f"no signal tells it from {', '.join(f'{t.file}:{t.model_class}' for t in tied[1:])}: "
                                           f"the last by file name and position")
-        choice = self._choice(ranked[0], found, left, rule, calls, reason)
-        return dataclasses.replace(choice, reason=choice.reason + (f"; {why}" if why else ""), signal=OPTION if rule == OPTION else signal)
+        return dataclasses.replace(tied[0], reason=tied[0].reason + (f"; {why}" if why else ""),
+                                   signal=OPTION if rule == OPTION else signal, tied=tied if len(tied) > 1 else ())
 
     def _choice(self, key, found, left, rule, calls, reason) -> ModelChoice:
-        """The version `key` as chosen at this step: its reason before any signal, and how it is built."""
+        """The version `key` as it would be chosen at this step: its reason before any signal, and how it is built."""
         cls = self.folder.classes[key]
         others = tuple(self.label(c) for c in found if c is not cls)
         builders = sorted({c.importer for c in calls if c.target == key})

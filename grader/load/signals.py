@@ -12,7 +12,7 @@ prefers and passes them to the next; the first that leaves one model decides:
             S7_2 < S7_3_1, First < Second;
   position  built (or defined) later in the one file that holds them all.
 Names are compared class name first, then the file that builds the version, then the file that defines it.
-What none of them tells apart is a tie: the last by file name and position (`order`).
+What none of them tells apart is a tie: the grader checks each tied version (grader.tiebreak, `structure`).
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from pathlib import PurePosixPath
 
 README, NAME, FILE, NUMBER, POSITION = "readme", "name", "file", "number", "position"  # the signal that decided
-ORDER = "order"  # nothing told them apart
+STRUCTURE, ORDER = "structure", "order"  # the tied versions' structural check (grader.tiebreak); nothing told them apart
 
 FINAL_WORDS = ("final", "best", "submission", "submitted")
 OLD_WORDS = ("baseline", "starter", "draft", "old", "test", "backup")

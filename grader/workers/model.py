@@ -28,6 +28,8 @@ def run(job: Path, request: dict, device, enter, state: dict) -> None:
     from grader.rubric import recipe_from_dict
 
     recipe = recipe_from_dict(request[P.RECIPE])
+    if request[P.MODE] == P.TRACE:
+        return _trace_versions(job, request, recipe.seed, enter)
     untouched = _snapshot()
     cls, module, state["importer"] = load.import_model_class(request[P.ROOT], request[P.FILE], request[P.MODEL_CLASS])
     args, kwargs = _arguments(request.get(P.MODEL_ARGUMENTS) or {}, module, request[P.FILE], state["importer"].skipped)
@@ -39,12 +41,8 @@ def run(job: Path, request: dict, device, enter, state: dict) -> None:
     batch = torch.randn(INSPECT_BATCH, 1, 28, 28, generator=torch.Generator().manual_seed(0))
     description, tensors = inspect.trace_model(model, batch)
     _check_untouched(untouched)
-    description["model_class"] = cls.__name__
-    description["notes"] = state["importer"].notes + description["notes"]
-    description["summary"] = _summary(model)
-    description["tensors"] = [{**entry, "key": f"t{i}"} for i, (entry, _) in enumerate(tensors)]
-    save_file({f"t{i}": t.detach().cpu().float().numpy() for i, (_, t) in enumerate(tensors)}, job / P.TENSORS)
-    (job / P.INSPECTION).write_bytes(msgspec.json.encode(description))
+    description.update(model_class=cls.__name__, notes=state["importer"].notes + description["notes"], summary=_summary(model))
+    _write_trace(job, (P.INSPECTION, P.TENSORS), description, tensors)
 
     enter("export")
     try:
@@ -62,6 +60,41 @@ def run(job: Path, request: dict, device, enter, state: dict) -> None:
             _check_untouched(untouched)
             from grader.inspect.trace import activation_profile
             trainer.write_profile(job, *activation_profile(model, trainer.profile_images(job, device)))
+
+
+def _trace_versions(job: Path, request: dict, seed: int, enter) -> None:
+    """Trace mode (grader.tiebreak): build and trace each tied version, one after the other in this process, and write
+    each one's trace; one that fails to load, build or trace is left out, and the next is tried."""
+    import os
+
+    import torch
+
+    from grader.inspect import trace as inspect
+    from grader.load import importer as load
+
+    enter("inspect")
+    for index, version in enumerate(request[P.VERSIONS]):
+        try:
+            os.chdir((Path(request[P.ROOT]) / version[P.FILE]).parent)  # where the student ran it
+            cls, module, importer = load.import_model_class(request[P.ROOT], version[P.FILE], version[P.MODEL_CLASS])
+            args, kwargs = _arguments(version.get(P.MODEL_ARGUMENTS) or {}, module, version[P.FILE], importer.skipped)
+            torch.manual_seed(seed)
+            batch = torch.randn(INSPECT_BATCH, 1, 28, 28, generator=torch.Generator().manual_seed(0))
+            description, tensors = inspect.trace_model(_construct(cls, args, kwargs), batch)
+        except (Exception, SystemExit):  # noqa: BLE001  (this version cannot be graded: the others still can)
+            continue
+        description.update(model_class=cls.__name__, summary="")
+        _write_trace(job, P.trace_files(index), description, tensors)
+
+
+def _write_trace(job: Path, files: tuple[str, str], description: dict, tensors: list) -> None:
+    """The trace as JSON (its manifest names each tensor's key) and its tensors as safetensors (grader.protocol.Trace)."""
+    import msgspec
+    from safetensors.numpy import save_file
+
+    description["tensors"] = [{**entry, "key": f"t{i}"} for i, (entry, _) in enumerate(tensors)]
+    save_file({f"t{i}": t.detach().cpu().float().numpy() for i, (_, t) in enumerate(tensors)}, job / files[1])
+    (job / files[0]).write_bytes(msgspec.json.encode(description))
 
 
 def _arguments(request: dict, module, file: str, skipped: dict[str, str]) -> tuple[list, dict]:
