@@ -37,6 +37,7 @@ from grader.rubric import DEFAULT_RUBRIC, Limits, Rubric, load_rubric
 from grader.sandbox.isolation import resolve as resolve_isolation
 from grader.sandbox.runner import EpochOutput, TrainerInput, TrainingData, WorkerRun, run_worker
 from grader.score import borderline_criteria, score, score_error
+from grader.tiebreak import break_tie
 
 REFERENCE_RESULTS = Path(__file__).resolve().parent.parent / "reference" / "results.json"
 OUTPUT_KEPT = 20_000  # characters of what the submission printed, over every seed's workers
@@ -155,6 +156,8 @@ def _run(path, rubric: Rubric, model_class: str, mode: str, split: mnist.MnistSp
         choice = choose_model(submission, model_class or rubric.model_class)
     except LoadError as e:
         return failed_grade(path, rubric, mode, str(e), sha256=submission.sha256)
+    if choice.tied:  # versions no signal tells apart: the one that best meets the structural criteria
+        choice = break_tie(choice, lambda versions: _traced(submission, versions, rubric, isolation), rubric)
     evaluation = None if split is None else prepare_evaluation_set(split, secret_seeds(submission.sha256, rubric.sha256))
 
     def attempt(seed: int) -> _Attempt:
@@ -195,11 +198,7 @@ def _run(path, rubric: Rubric, model_class: str, mode: str, split: mnist.MnistSp
 def _attempt(submission, choice: ModelChoice, rubric: Rubric, mode: str, seed: int, split, evaluation, epochs: int, device: str,
              on_progress, isolation: str) -> _Attempt:
     """Both workers for one training seed, and the evaluation of what they returned."""
-    recipe = dataclasses.replace(rubric.recipe, seed=seed)
-    request = {
-        P.MODE: mode, P.FILE: choice.file, P.MODEL_CLASS: choice.model_class, P.LEFT_OUT: list(submission.left_out),
-        P.RECIPE: dataclasses.asdict(recipe), P.EPOCHS: epochs, P.DEVICE: device if mode == P.GRADE else "cpu",
-    }
+    request = _request(submission, dataclasses.replace(rubric.recipe, seed=seed), mode, epochs, device, _model(choice))
     training_data = None if split is None else TrainingData(split.train_images, split.train_labels, evaluation.images)
 
     def report_epoch(e: EpochOutput) -> None:
@@ -231,6 +230,35 @@ def _attempt(submission, choice: ModelChoice, rubric: Rubric, mode: str, seed: i
     return _Attempt(seed, run, trained, trained_by, inspection, error, history, metrics, flags, diagnostics)
 
 
+def _request(submission, recipe, mode: str, epochs: int, device: str, model: dict) -> dict:
+    """What the model worker is asked (the trainer gets the same, less the submission): grader.protocol's keys;
+    `model`, the model to build (`_model`), or in trace mode the tied versions."""
+    return {P.MODE: mode, **model, P.LEFT_OUT: list(submission.left_out), P.RECIPE: dataclasses.asdict(recipe),
+            P.EPOCHS: epochs, P.DEVICE: device if mode == P.GRADE else "cpu"}
+
+
+def _model(choice: ModelChoice) -> dict:
+    """The file, class and arguments to build the model with, as plain data (grader.protocol.MODEL_ARGUMENTS)."""
+    arguments = {}
+    if choice.constructor is not None:
+        arguments = {"args": [_plain(a) for a in choice.constructor.args], "kwargs": {k: _plain(a) for k, a in choice.constructor.kwargs}}
+    return {P.FILE: choice.file, P.MODEL_CLASS: choice.model_class, P.MODEL_ARGUMENTS: arguments}
+
+
+def _plain(argument: R.Argument) -> dict:
+    return {"constant": argument.constant} if argument.constant else {"literal": argument.literal}
+
+
+def _traced(submission, versions: tuple[ModelChoice, ...], rubric: Rubric, isolation: str) -> list[Inspection | None]:
+    """Tied versions built and traced by one model worker (grader.tiebreak); None for one that fails."""
+    request = _request(submission, rubric.recipe, P.TRACE, 0, "cpu", {P.VERSIONS: [_model(v) for v in versions]})
+    try:
+        run = run_worker(submission, request, rubric.limits, isolation_mode=isolation)
+    except BadWorkerData:
+        return [None] * len(versions)
+    return [None if traced is None else build_inspection(*traced) for traced in run.traces]
+
+
 def _first_grade(submission, choice: ModelChoice, rubric: Rubric, mode: str, epochs: int, split, a: _Attempt, isolation: str) -> Grade:
     """The grade of the first seed alone: what the submission is (inspection, flags) comes from its model worker.
     `isolation`: what was applied, for when no worker run came back (it left a file that is not what it must be)."""
@@ -242,7 +270,7 @@ def _first_grade(submission, choice: ModelChoice, rubric: Rubric, mode: str, epo
         training = Training(len(history), trained.device, run_record.seconds, history, a.trained_by, (run_record,))
     if inspection is not None:
         inspection = dataclasses.replace(inspection, flags=_choice_flags(choice) + _export_flags(run, mode) + inspection.flags + a.flags,
-                                         notes=submission.notes + inspection.notes)
+                                         notes=submission.notes + choice.notes + inspection.notes)
     if error is None:
         criteria, total, max_score = score(rubric, inspection, None if history is None else (history,),
                                            inspection.flags + isolation_flags(isolation))

@@ -166,11 +166,12 @@ def read_error(job: Path) -> P.WorkerError | None:
     return P.WorkerError(error.stage, error.message[:500], error.traceback[:8000])
 
 
-def read_inspection(job: Path) -> tuple[P.Trace, dict[str, np.ndarray]]:
-    """The eager trace and the arrays its manifest lists, every one of them and nothing else."""
+def read_inspection(job: Path, files: tuple[str, str] = (P.INSPECTION, P.TENSORS)) -> tuple[P.Trace, dict[str, np.ndarray]]:
+    """The eager trace and the arrays its manifest lists, every one of them and nothing else (`files`: the trace's
+    and the arrays', P.trace_files for a tied version's)."""
     try:
-        trace = read_json(job / P.INSPECTION, P.Trace, P.INSPECT)
-        arrays = read_arrays(job / P.TENSORS, P.INSPECT)
+        trace = read_json(job / files[0], P.Trace, P.INSPECT)
+        arrays = read_arrays(job / files[1], P.INSPECT)
     except BadWorkerData as e:
         raise BadWorkerData(e.stage, f"the worker returned a malformed inspection: {e}") from None
     keys = [t.key for t in trace.tensors]

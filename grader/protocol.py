@@ -18,6 +18,7 @@ from msgspec import Meta
 
 MODEL, TRAINER = "model", "trainer"  # request["role"]
 CHECK, GRADE = "check", "grade"  # request["mode"]
+TRACE = "trace"  # request["mode"] for tied versions (grader.tiebreak): build and trace each of VERSIONS, no export
 GRAPH, EAGER = "graph", "eager"  # how a grade was trained
 
 # The stage a graded error names (grader.results.StageError, the JSON report's error.stage): where the submission
@@ -31,6 +32,11 @@ ROLE, MODE, ROOT, FILE, MODEL_CLASS, LEFT_OUT, RECIPE, EPOCHS, DEVICE = (
     "role", "mode", "root", "file", "model_class", "left_out", "recipe", "epochs", "device")
 FEATURES = "features"  # the trainer's request: {feature: [node positions]}; and the probe's answer: {feature: effect}
 RESETS = "resets"  # the trainer's request: {input position: the value its normalization statistic starts from}
+# The model worker's request: what to build the model with, as plain data (grader.results.Argument, never code):
+# {"args": [argument, ...], "kwargs": {name: argument}}, each argument {"literal": "0.01"} (ast.literal_eval's) or
+# {"constant": "DROPOUT"} (a module-level name of the model's file, bound by the loading rule)
+MODEL_ARGUMENTS = "model_arguments"
+VERSIONS = "versions"  # in trace mode, instead of FILE, MODEL_CLASS and MODEL_ARGUMENTS: a list of those three keys
 
 # Isolation: what the user asks for (--isolation), and what a report says was applied (BWRAP, PROCESS, or NONE: no worker ran)
 AUTO, PROCESS, STRICT = "auto", "process", "strict"
@@ -54,6 +60,11 @@ ACTIVATIONS = "out/activations.json"  # Activations; the feature maps in out/fea
 FEATURE_MAPS = "out/feature_maps.safetensors"
 PREDICTIONS = "predictions"  # the one array of a predictions file
 DATA_FILES = ("train_images", "train_labels", "eval_images")
+
+
+def trace_files(version: int) -> tuple[str, str]:
+    """A tied version's trace and its tensors, in trace mode (what INSPECTION and TENSORS are to one model)."""
+    return f"out/inspection_{version}.json", f"out/tensors_{version}.safetensors"
 
 
 def predictions_file(epoch: int) -> str:

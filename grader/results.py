@@ -186,8 +186,27 @@ class CriterionResult:
 
 
 @dataclass(frozen=True)
+class Argument:
+    """One argument the model is built with, as plain data (grader.load.arguments): never code."""
+
+    literal: str = ""  # a Python literal's text, for ast.literal_eval: numbers, strings, bools, None, tuples and lists of them
+    constant: str = ""  # or the name of a module-level constant of the model's file, bound by the loading rule
+
+
+@dataclass(frozen=True)
+class ConstructorCall:
+    """The call the model is built with: the one the student's notebook or script makes, or the one the option gives."""
+
+    text: str  # as written: "Net2(drop=0.01)"
+    where: str  # "s6_net_final.ipynb [cell 7], line 2", or "--model-class"
+    args: tuple[Argument, ...]
+    kwargs: tuple[tuple[str, Argument], ...]
+
+
+@dataclass(frozen=True)
 class ModelChoice:
-    """Which file and class of the submission were graded, and the step of the rule that decided (grader.load.choose)."""
+    """Which file and class of the submission were graded, the step of the rule and the signal that decided
+    (grader.load.choose), and how the model is built."""
 
     file: str  # relative to the submission's folder
     model_class: str
@@ -195,6 +214,12 @@ class ModelChoice:
     reason: str  # that step in words: "imported and instantiated by S7_3.ipynb"
     guessed: bool  # several versions of the model were left, and the documented preference picked one
     others: tuple[str, ...]  # the other candidates at the deciding step, as file:Class
+    signal: str = ""  # what told the versions apart (grader.load.signals): readme | name | file | number | position |
+    #                   structure | order (nothing did); option for --model-class; "" when there was one candidate
+    constructor: ConstructorCall | None = None  # None: built with no arguments
+    notes: tuple[str, ...] = ()  # for the report: a call whose arguments could not be copied
+    tied: tuple[ModelChoice, ...] = ()  # versions no signal told apart, this one first, each as it would be chosen:
+    #                                      grader.tiebreak checks each; () once decided
 
 
 @dataclass(frozen=True)

@@ -143,6 +143,56 @@ def test_file_and_class_option_grades_that_file(checked):
     assert grade.model.file == "model_v2.py" and grade.inspection.parameters.counted == 20
 
 
+def test_the_model_is_built_with_the_keyword_argument_its_notebook_passes(checked):
+    grade = checked(FIXTURES / "constructor_keyword")
+    assert grade.status == "graded", grade.error
+    assert grade.inspection.architecture.dropout and criterion(grade, "dropout").passed  # Net2() would have p = 0
+    assert grade.model.constructor.text == "Net2(drop=0.01)" and grade.inspection.parameters.counted == 168
+
+
+def test_the_option_s_arguments_replace_the_student_s(checked):
+    grade = checked(FIXTURES / "constructor_keyword", model_class="Net2(drop=0.0)")
+    assert grade.status == "graded", grade.error
+    assert not grade.inspection.architecture.dropout and any(f.id == "dropout_inactive" for f in grade.inspection.flags)
+
+
+def test_a_model_that_needs_arguments_is_built_with_those_of_its_training_script(checked):
+    grade = checked(FIXTURES / "constructor_positional")
+    assert grade.status == "graded", grade.error
+    assert grade.inspection.parameters.counted == 168 and grade.inspection.architecture.dropout
+    assert "TRAINING SCRIPT RAN" not in grade.output
+
+
+def test_a_constant_passed_by_name_is_read_in_the_model_s_module(checked, tmp_path):
+    (tmp_path / "model.py").write_text("import torch.nn as nn\nWIDTH = int('6')\nclass Net(nn.Module):\n"
+                                       "    def __init__(self, width):\n        super().__init__()\n"
+                                       "        self.out = nn.Conv2d(1, 10, width, bias=False)\n"
+                                       "    def forward(self, x):\n        return self.out(x).mean(dim=(2, 3))\n"
+                                       "if __name__ == '__main__':\n    model = Net(WIDTH)\n")
+    grade = checked(tmp_path)
+    assert grade.status == "graded", grade.error
+    assert grade.inspection.parameters.counted == 360  # 10 * 6 * 6
+
+
+def test_versions_nothing_tells_apart_grade_the_one_best_on_the_structural_criteria(checked):
+    grade = checked(FIXTURES / "versions_tied")  # five notebooks, each with its own Net; byte order would take sgd.ipynb
+    assert grade.status == "graded", grade.error
+    assert (grade.model.file, grade.model.signal) == ("cosine.ipynb", "structure") and grade.score == 50
+    flag = next(f for f in grade.inspection.flags if f.id == "model_class_guessed")
+    assert "cosine.ipynb:Net 50" in flag.message and "sgd.ipynb:Net 40" in flag.message and "plateau.ipynb:Net 30" in flag.message
+
+
+def test_a_tied_version_that_fails_to_build_is_out_of_the_running(checked, tmp_path):
+    model = ("import torch.nn as nn\nclass Net(nn.Module):\n    def __init__(self):\n        super().__init__()\n{}"
+             "        self.out = nn.Conv2d(1, 10, 3)\n    def forward(self, x):\n        return self.out(x).mean(dim=(2, 3))\n"
+             "if __name__ == '__main__':\n    model = Net()\n")
+    (tmp_path / "alpha.py").write_text(model.format(""))
+    (tmp_path / "beta.py").write_text(model.format("        raise RuntimeError('half-finished')\n"))  # the last resort's pick
+    grade = checked(tmp_path)
+    assert grade.status == "graded", grade.error
+    assert (grade.model.file, grade.model.signal) == ("alpha.py", "structure") and "beta.py:Net fails to build" in grade.model.reason
+
+
 def test_unrelated_models_are_an_error_before_any_worker(checked):
     grade = checked(LAYOUTS / "two_unrelated")
     assert grade.status == "error" and grade.error.stage == "load" and grade.model is None

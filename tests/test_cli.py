@@ -225,9 +225,19 @@ def test_reports_say_which_file_and_class_were_graded_and_why(capsys, cached_che
     submission = json.loads(report_path.read_text())["submission"]
     assert (submission["model_file"], submission["model_class"], submission["chosen_by"]) == ("model.py", "Net3", "imported")
     assert submission["model_class_guessed"] is True and submission["other_candidates"] == ["Net1"]
-    assert "2_final.ipynb" in submission["chosen_because"]
+    assert "2_final.ipynb" in submission["chosen_because"] and submission["chosen_signal"] == "name"  # 2_final, over 1_first_try
+    assert submission["constructor_call"] is None and submission["constructor_from"] is None  # Net3(): nothing to copy
     assert "Graded model.py:Net3 (imported and instantiated by 2_final.ipynb" in markdown_path.read_text().replace("\\_", "_")
     assert "graded model.py:Net3" in " ".join(capsys.readouterr().out.split())
+
+
+def test_reports_say_which_call_the_model_was_built_with(capsys, cached_check, tmp_path):
+    report_path = tmp_path / "c.json"
+    main(["check", str(FIXTURES / "constructor_keyword"), "--json", str(report_path)])
+    submission = json.loads(report_path.read_text())["submission"]
+    assert (submission["constructor_call"], submission["constructor_from"]) == ("Net2(drop=0.01)", "s6_net_final.ipynb [cell 7], line 1")
+    assert submission["chosen_signal"] is None  # one candidate: nothing to tell apart
+    assert "built as Net2(drop=0.01) (s6_net_final.ipynb [cell 7], line 1)" in " ".join(capsys.readouterr().out.split())
 
 
 # --- a bug of the grader itself ----------------------------------------------------------------------------

@@ -12,10 +12,12 @@ from pathlib import Path
 
 import pytest
 
-from grader.errors import SubmissionNotFound
-from grader.load import LoadError, choose_model, resolve_submission
+from grader.errors import SubmissionNotFound, UsageError
+from grader.load import LoadError, choose_model, resolve_submission, signals
 from grader.load.choose import DEFINED, IMPORTED, INSTANTIATED, OPTION
+from grader.load.signals import FILE, NAME, NUMBER, ORDER, README, Version
 from grader.load.source import EXPORT, NOTEBOOK, read_source, runnable
+from grader.results import Argument
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures" / "submissions"
 LAYOUTS = Path(__file__).resolve().parent / "fixtures" / "layouts"
@@ -150,6 +152,138 @@ def test_an_alias_import_names_the_class_it_binds(tmp_path):
     assert chosen(tmp_path).model_class == "Model01"
 
 
+# --- which version: the signals, strongest first (grader.load.signals) --------------------------------------
+
+def test_the_starter_named_baseline_gives_way_to_the_iterations_and_second_follows_first():
+    c = chosen(FIXTURES / "versions_byte_order")  # byte order would take EVAS4_baseline: "b" sorts after "S"
+    assert (c.file, c.rule, c.signal, c.guessed) == ("EVAS4_Second_Iteration.ipynb", INSTANTIATED, NUMBER, True)
+    assert set(c.others) == {"EVAS4_First_Iteration.ipynb:Net", "EVAS4_baseline.ipynb:Net"} and not c.tied
+
+
+def test_a_readme_that_names_the_final_version_decides():
+    c = chosen(FIXTURES / "versions_readme")  # byte order would take MNIST_Classifier_v2 (no BatchNorm)
+    assert (c.file, c.signal) == ("MNIST_Classifier_Final.ipynb", README) and "README.md names it" in c.reason
+
+
+def test_without_a_readme_a_name_that_says_final_decides(tmp_path):
+    shutil.copytree(FIXTURES / "versions_readme", tmp_path / "sub")
+    (tmp_path / "sub" / "README.md").unlink()
+    c = chosen(tmp_path / "sub")
+    assert (c.file, c.signal) == ("MNIST_Classifier_Final.ipynb", NAME)
+
+
+def test_the_readme_outranks_the_names(tmp_path):
+    shutil.copytree(FIXTURES / "versions_readme", tmp_path / "sub")
+    (tmp_path / "sub" / "README.md").write_text("# MNIST\n\nOur submission is MNIST_Classifier_v2.ipynb; the others are drafts.\n")
+    c = chosen(tmp_path / "sub")
+    assert (c.file, c.signal) == ("MNIST_Classifier_v2.ipynb", README)
+
+
+def test_a_readme_that_names_every_version_in_one_line_says_nothing(tmp_path):
+    shutil.copytree(FIXTURES / "versions_readme", tmp_path / "sub")
+    (tmp_path / "sub" / "README.md").write_text("Best results: MNIST_Classifier_v1.ipynb, MNIST_Classifier_v2.ipynb and "
+                                               "MNIST_Classifier_Final.ipynb.\n")
+    assert chosen(tmp_path / "sub").signal == NAME
+
+
+def test_plain_words_in_a_readme_are_no_names_of_versions(tmp_path):
+    for name in ("cnn.py", "cnn_v2.py"):
+        (tmp_path / name).write_text(MODEL)
+    (tmp_path / "README.md").write_text("A small cnn is our best submission.\n")  # "cnn" is a word here, not cnn.py
+    assert chosen(tmp_path).signal != README
+
+
+def test_a_notebooks_own_markdown_can_name_the_final_class(tmp_path):
+    path = _notebook(tmp_path / "nb.ipynb", MODEL.replace("Net", "Net1") + MODEL.replace("Net", "Net2"), "a, b = Net1(), Net2()",
+                     markdown="## Results\nNet2 overfits. The final model is Net1: 99.4% with 7,800 parameters.")
+    c = chosen(path)
+    assert (c.model_class, c.signal) == ("Net1", README) and "nb.ipynb's markdown" in c.reason
+
+
+def test_numbered_steps_compare_as_numbers():
+    c = chosen(FIXTURES / "versions_numbered_steps")  # byte order would take S7_Step2: "2" sorts after "1"
+    assert (c.file, c.signal) == ("S7_Step10.ipynb", NUMBER)
+
+
+@pytest.mark.parametrize("older, newer", [("model_v2.py", "model_v10.py"), ("Step2", "Step3"), ("S7_2.ipynb", "S7_3_1.ipynb"),
+                                          ("EVAS4_First_Iteration", "EVAS4_Second_Iteration"), ("Net", "Net2")])
+def test_version_numbers_are_compared_as_numbers(older, newer):
+    versions = [Version((name, "Net"), ("Net", name, name), (True,), name, (0, 0, 0)) for name in (newer, older)]
+    kept, signal, _ = signals.narrow(versions, [])
+    assert [v.key[0] for v in kept] == [newer] and signal == NUMBER
+
+
+def test_names_that_differ_by_more_than_their_numbers_are_not_versions_of_one_another():
+    names = ("99_4_under_8k.ipynb", "99_4_under_13.5k.ipynb")  # one folder's notebooks: 13.5k is no newer than 8k
+    versions = [Version((name, "Net"), ("Net", name, name), (True,), name, (0, 0, 0)) for name in names]
+    assert signals.narrow(versions, []) == (versions, "", "")
+
+
+def test_a_notebook_that_builds_a_version_outranks_a_script_that_builds_another(tmp_path):
+    for name in ("model_a.py", "model_b.py"):
+        (tmp_path / name).write_text(MODEL)
+    (tmp_path / "train.py").write_text("from model_b import Net\nmodel = Net()\n")
+    _notebook(tmp_path / "S6.ipynb", "from model_a import Net\nmodel = Net()")
+    c = chosen(tmp_path)
+    assert (c.file, c.signal) == ("model_a.py", FILE)
+
+
+def test_versions_nothing_tells_apart_are_tied_for_the_structural_check():
+    c = chosen(FIXTURES / "versions_tied")
+    assert (c.file, c.signal) == ("sgd.ipynb", ORDER)  # the last resort; grader.tiebreak decides
+    assert [t.file for t in c.tied] == ["sgd.ipynb", "plateau.ipynb", "onecycle.ipynb", "cosine.ipynb", "adam.ipynb"]
+    assert all(t.guessed and t.signal == "" and not t.tied and "no signal" not in t.reason for t in c.tied)
+
+
+# --- how the model is built: the student's own call (grader.load.arguments) ----------------------------
+
+def test_the_call_in_the_training_notebook_is_copied_as_plain_data():
+    c = chosen(FIXTURES / "constructor_keyword")  # its last call, summary(Net2()), assigns nothing
+    assert (c.model_class, c.constructor.text, c.constructor.where) == ("Net2", "Net2(drop=0.01)", "s6_net_final.ipynb [cell 7], line 1")
+    assert c.constructor.args == () and c.constructor.kwargs == (("drop", Argument(literal="0.01")),)
+
+
+def test_positional_arguments_and_a_constant_of_the_training_script_are_copied():
+    c = chosen(FIXTURES / "constructor_positional")
+    assert (c.constructor.text, c.constructor.where) == ("Net(8, DROPOUT)", "train.py, line 17")
+    assert c.constructor.args == (Argument(literal="8"), Argument(literal="0.05"))  # DROPOUT = 0.05 in train.py
+
+
+def test_a_constant_the_model_file_computes_is_passed_by_name(tmp_path):
+    source = MODEL_WITH_WIDTH + "WIDTH = int('8')\nif __name__ == '__main__':\n    model = Net(WIDTH, drop=0.1)\n"
+    c = chosen(source_of(tmp_path, source))
+    assert c.constructor.args == (Argument(constant="WIDTH"),) and c.constructor.kwargs == (("drop", Argument(literal="0.1")),)
+
+
+def test_a_factory_function_s_own_call_is_copied(tmp_path):
+    (tmp_path / "model.py").write_text(MODEL_WITH_WIDTH + "def get_model(device):\n    return Net(16).to(device)\n")
+    _notebook(tmp_path / "S6.ipynb", "from model import get_model\nmodel = get_model('cpu')")
+    c = chosen(tmp_path)
+    assert (c.constructor.text, c.constructor.where) == ("Net(16)", "model.py, line 6")
+
+
+@pytest.mark.parametrize("call, passed", [("Net(config.width)", "config.width"), ("Net(*sizes)", "*sizes"),
+                                          ("Net(**options)", "**options"), ("Net(width)", "width"), ("Net(lambda: 8)", "lambda: 8")])
+def test_arguments_that_are_not_plain_data_are_not_copied_and_the_note_says_which(tmp_path, call, passed):
+    source = MODEL_WITH_WIDTH + f"def run(width):\n    model = {call}\n"
+    c = chosen(source_of(tmp_path, source))
+    assert c.constructor is None and len(c.notes) == 1
+    assert c.notes[0].startswith(f"{call} at model.py, line 6 passes {passed}, which the grader cannot copy")
+
+
+def test_the_option_may_give_the_arguments(tmp_path):
+    c = chosen(FIXTURES / "constructor_keyword", "model.py:Net2(drop=0.5)")
+    assert (c.file, c.rule, c.signal, c.guessed) == ("model.py", OPTION, OPTION, False)
+    assert (c.constructor.text, c.constructor.where) == ("Net2(drop=0.5)", "--model-class or the rubric's model_class")
+    assert chosen(FIXTURES / "constructor_keyword", "Net2").constructor.text == "Net2(drop=0.01)"  # the student's own call
+
+
+@pytest.mark.parametrize("wanted", ["Net2(drop=random())", "Net2(", "Net2[0]()"])
+def test_an_option_whose_arguments_are_not_literals_is_a_usage_error(wanted):
+    with pytest.raises(UsageError, match="--model-class"):
+        chosen(FIXTURES / "constructor_keyword", wanted)
+
+
 def test_a_syntax_error_in_the_only_model_file_is_reported():
     with pytest.raises(LoadError, match=r"syntax error in syntax_error.py, line 14"):
         chosen(FIXTURES / "errors" / "syntax_error.py")
@@ -240,8 +374,9 @@ def test_a_subclass_of_a_torch_layer_is_a_module(tmp_path):
 
 # --- notebooks and the loading rule ------------------------------------------------------------------------
 
-def _notebook(path: Path, *cells: str) -> Path:
-    path.write_text(json.dumps({"cells": [{"cell_type": "code", "source": c} for c in cells], "nbformat": 4}))
+def _notebook(path: Path, *cells: str, markdown: str = "") -> Path:
+    markdown_cells = [{"cell_type": "markdown", "source": markdown}] if markdown else []
+    path.write_text(json.dumps({"cells": markdown_cells + [{"cell_type": "code", "source": c} for c in cells], "nbformat": 4}))
     return path
 
 
@@ -301,6 +436,7 @@ def test_unreadable_notebook_is_a_load_error(tmp_path):
 
 
 MODEL = "import torch.nn as nn\nclass Net(nn.Module):\n    pass\n"
+MODEL_WITH_WIDTH = "import torch.nn as nn\nclass Net(nn.Module):\n    def __init__(self, width, drop=0.0):\n        super().__init__()\n"
 
 
 @pytest.mark.parametrize("expression", ["1" + " + 1" * 5_000, "- " * 100_000 + "1"])  # RecursionError; MemoryError

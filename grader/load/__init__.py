@@ -1,7 +1,8 @@
 """The load stage: a submission (a folder of .py / .ipynb files, or one file) -> its files -> the model class.
 
 Parent side, never running student code: `resolve_submission` collects what the worker gets
-(`folder`), `choose_model` reads every file as text and picks the model class (`choose`). Worker
+(`folder`), `choose_model` reads every file as text, and the READMEs, and picks the model class (`choose`, its
+versions told apart by `signals`) and the arguments it is built with (`arguments`). Worker
 side: `import_model_class` (`importer`) imports the chosen file by the loading rule (`source`).
 """
 
@@ -11,7 +12,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from grader.load.choose import choose_model as _choose
-from grader.load.folder import collect_files, left_out_note
+from grader.load.folder import collect_files, left_out_note, readmes
+from grader.load.signals import Document
 from grader.load.source import LoadError, read_source
 from grader.results import ModelChoice
 
@@ -36,7 +38,10 @@ def resolve_submission(path: str | Path) -> Submission:
 
 
 def choose_model(submission: Submission, wanted: str = "") -> ModelChoice:
-    """The file and class to grade (grader.load.choose's rule); LoadError, for the student, when it cannot be told."""
+    """The file and class to grade and how to build it (grader.load.choose's rule); LoadError, for the student, when it
+    cannot be told."""
     root = Path(submission.root)
     sources = [read_source(root, rel) for rel in submission.files if rel.endswith((".py", ".ipynb"))]
-    return _choose(sources, wanted)
+    documents = [Document(rel, text) for rel, text in readmes(root, submission.files + submission.left_out)]
+    documents += [Document(f"{s.path}'s markdown", "\n".join(s.markdown)) for s in sources if s.markdown]
+    return _choose(sources, wanted, documents)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 
 from grader.errors import SubmissionNotFound
 
@@ -79,3 +79,15 @@ def left_out_note(left_out: tuple[str, ...]) -> str:
     shown = ", ".join(left_out[:5]) + (f" and {len(left_out) - 5} more" if len(left_out) > 5 else "")
     return (f"left out {len(left_out)} file(s) that are not source code (data, checkpoints, links, or over the size caps): "
             f"{shown}; the model is built from its code alone")
+
+
+def readmes(root: Path, handed: tuple[str, ...]) -> list[tuple[str, str]]:
+    """The submission's READMEs (README.md, readme.txt, ...), any depth, as text: what the student says about it.
+    Read here in the parent as text, capped like a config file; never a link."""
+    found = []
+    for rel in handed:
+        path = root / rel
+        if PurePosixPath(rel).name.lower().startswith("readme") and not path.is_symlink() and path.is_file() \
+                and path.stat().st_size <= MAX_TEXT_BYTES:
+            found.append((rel, path.read_text(encoding="utf-8", errors="replace")))
+    return found

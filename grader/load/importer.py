@@ -125,9 +125,9 @@ def _defined_names(node: ast.stmt) -> list[str]:
     return [n.id for n in ast.walk(node) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store)]
 
 
-def import_model_class(root: str, file: str, class_name: str) -> tuple[type, SubmissionImporter]:
-    """Import `file` (relative to `root`) by the loading rule and return its class `class_name`, and the importer
-    (its notes for the report, and what it skipped, for errors)."""
+def import_model_class(root: str, file: str, class_name: str) -> tuple[type, types.ModuleType, SubmissionImporter]:
+    """Import `file` (relative to `root`) by the loading rule and return its class `class_name`, the module (where the
+    constants the model is built with live), and the importer (its notes for the report, and what it skipped, for errors)."""
     import torch.nn as nn
 
     root_path = Path(root)
@@ -147,5 +147,5 @@ def import_model_class(root: str, file: str, class_name: str) -> tuple[type, Sub
         raise LoadError(f"{class_name} in {file} could not be defined" + (f" ({why})" if why else ""))
     if not (isinstance(cls, type) and issubclass(cls, nn.Module)):
         raise LoadError(f"{class_name} in {file} is not an nn.Module subclass")
-    return cls, importer
+    return cls, module, importer
 

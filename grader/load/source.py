@@ -38,6 +38,7 @@ class SourceFile:
     kind: str  # MODULE | NOTEBOOK | EXPORT
     statements: tuple[tuple[ast.stmt, str], ...]  # every top-level statement and the file name its errors show
     syntax_error: str  # the first syntax error, for the student; "" when everything parsed
+    markdown: tuple[str, ...] = ()  # a notebook's markdown cells: what the student wrote about it
 
 
 def read_source(root: Path, rel: str) -> SourceFile:
@@ -67,6 +68,7 @@ def _read_notebook(path: Path, rel: str) -> SourceFile:
         raise LoadError(f"{rel} is not a readable Jupyter notebook (its JSON is nested {depth} deep, more than {_NOTEBOOK_DEPTH})")
     try:
         cells = json.loads(data)["cells"]
+        markdown = tuple(_text(c) for c in cells if c.get("cell_type") == "markdown") if isinstance(cells, list) else ()
         cells = [c for c in cells if c.get("cell_type") == "code"] if isinstance(cells, list) else None
     except (ValueError, KeyError, TypeError, AttributeError) as e:
         raise LoadError(f"{rel} is not a readable Jupyter notebook ({e})") from None
@@ -74,8 +76,7 @@ def _read_notebook(path: Path, rel: str) -> SourceFile:
         raise LoadError(f"{rel} is not a readable Jupyter notebook (no list of cells)")
     statements, first_error = [], ""
     for number, cell in enumerate(cells, 1):
-        source = cell.get("source", "")
-        source = "".join(source) if isinstance(source, list) else str(source)
+        source = _text(cell)
         stripped = source.lstrip()
         if stripped.startswith("%%"):
             if not stripped.startswith(_PYTHON_CELL_MAGICS):
@@ -88,7 +89,12 @@ def _read_notebook(path: Path, rel: str) -> SourceFile:
             first_error = first_error or _syntax_message(e, filename)
         except (RecursionError, MemoryError):
             first_error = first_error or _too_deep(filename)
-    return SourceFile(rel, NOTEBOOK, tuple(statements), first_error)
+    return SourceFile(rel, NOTEBOOK, tuple(statements), first_error, markdown)
+
+
+def _text(cell: dict) -> str:
+    source = cell.get("source", "")
+    return "".join(map(str, source)) if isinstance(source, list) else str(source)
 
 
 def blank_magics(source: str) -> str:

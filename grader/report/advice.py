@@ -48,8 +48,9 @@ FLAG_ADVICE = {
 STAGE_WORDS = {P.LOAD: "loading", P.INSPECT: "inspecting", P.TRAIN: "training", P.EVALUATE: "evaluating",
                P.GRADER: "grading"}  # "error while …"
 STAGE_ADVICE = {
-    P.LOAD: "The grader could not import the file or build the model with `ModelClass()`: run `python yourfile.py`, then "
-            "build the model with no arguments yourself, and keep training code out of import time.",
+    P.LOAD: "The grader could not import the file or build the model with `ModelClass()` (or with the literal arguments "
+            "your own notebook or script passes it): run `python yourfile.py`, then build the model that way yourself, "
+            "and keep training code out of import time.",
     P.INSPECT: "The forward pass of a 1×28×28 batch failed, or returned something other than (N, 10): try "
                "`model(torch.zeros(4, 1, 28, 28))` and check the shapes in the traceback.",
     P.TRAIN: "Training failed part way: check that `forward` works in both `train()` and `eval()` mode, at any batch size.",
@@ -80,12 +81,14 @@ def points_text(grade) -> str:
 
 
 def model_text(grade) -> str:
-    """Which file and class were graded, and the step of the loading rule that chose them."""
+    """Which file and class were graded, the step of the loading rule and the signal that chose them, and the call
+    the model was built with."""
     m = grade.model
     if m is None:
         return ""
     guess = f"; a guess among {len(m.others) + 1} versions" if m.guessed else ""
-    return f"{m.file}:{m.model_class} ({m.reason}{guess})"
+    built = f", built as {m.constructor.text} ({m.constructor.where})" if m.constructor else ""
+    return f"{m.file}:{m.model_class} ({m.reason}{guess}){built}"
 
 
 TRAINED_BY_WORDS = {"graph": "its exported graph, trained by the grader's own code",

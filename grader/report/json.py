@@ -30,6 +30,7 @@ def finite(value):
 
 def _fields(grade: Grade) -> dict:
     inspection, training = grade.inspection, grade.training
+    constructor = grade.model.constructor if grade.model else None
     arch = inspection.architecture if inspection else None
     return {
         "schema": SCHEMA,
@@ -41,7 +42,10 @@ def _fields(grade: Grade) -> dict:
                        "chosen_by": grade.model.rule if grade.model else None,
                        "chosen_because": grade.model.reason if grade.model else None,
                        "model_class_guessed": grade.model.guessed if grade.model else False,
-                       "other_candidates": list(grade.model.others) if grade.model else []},
+                       "other_candidates": list(grade.model.others) if grade.model else [],
+                       "chosen_signal": (grade.model.signal or None) if grade.model else None,
+                       "constructor_call": constructor.text if constructor else None,
+                       "constructor_from": constructor.where if constructor else None},
         "rubric": {"path": grade.rubric_path, "sha256": grade.rubric_sha256, "title": grade.rubric_title},
         "status": grade.status,
         "passed": grade.passed,

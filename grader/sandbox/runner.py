@@ -101,6 +101,7 @@ class WorkerRun:
     graph: fmt.Graph | None = None  # the model worker's exported graph, bound to torch's schemas
     export_failure: str = ""  # why the export failed, when it did
     probe: dict[str, float] | None = None  # the trainer's measurement: feature -> its effect on the logits
+    traces: tuple[tuple[P.Trace, dict[str, np.ndarray]] | None, ...] = ()  # trace mode: each tied version's, None if it failed
 
 
 @dataclass(frozen=True)
@@ -176,7 +177,7 @@ def _run(job, work: Submission | TrainerInput, request, limits, data, on_epoch, 
         root = job / P.SUBMISSION
         _copy_submission(work, root)
         request[P.ROOT] = str(root)
-        workdir = (root / request[P.FILE]).parent  # where the student ran it
+        workdir = (root / request[P.FILE]).parent if P.FILE in request else root  # where the student ran it (trace mode: each version's own)
     (job / P.REQUEST).write_text(json.dumps(request))
     if data is not None:
         for name in P.DATA_FILES:
@@ -232,6 +233,8 @@ def _run_confined(job, workdir: Path, request, limits, data, on_epoch, applied: 
         printed = boundary.tail(output)
     if watch.bad is not None:
         raise watch.bad
+    if request[P.MODE] == P.TRACE:
+        return _read_traces(job, len(request[P.VERSIONS]), watch, timeout, applied, printed, time.monotonic() - started)
     return _read_outputs(job, trainer, grading, watch, timeout, process.returncode, applied, printed, time.monotonic() - started)
 
 
@@ -254,6 +257,14 @@ def _read_outputs(job: Path, trainer: bool, grading: bool, watch: _Watch, timeou
     probe = boundary.read_probe(job) if trainer else None
     return WorkerRun(trace, tensors, tuple(watch.epochs), error, watch.device, watch.torch_version, applied, printed,
                      seconds, activations, feature_maps, graph, export_failure, probe)
+
+
+def _read_traces(job: Path, versions: int, watch: _Watch, timeout: StageError | None, applied: str, printed: str,
+                 seconds: float) -> WorkerRun:
+    """Trace mode: each tied version's trace, as far as the worker got; one it could not build or trace is None."""
+    traces = tuple(_optional(lambda j, i=i: boundary.read_inspection(j, P.trace_files(i)), job, None)
+                   if (job / P.trace_files(i)[0]).exists() else None for i in range(versions))
+    return WorkerRun(None, {}, (), timeout, watch.device, watch.torch_version, applied, printed, seconds, (), {}, traces=traces)
 
 
 def _optional(read, job: Path, otherwise):

@@ -28,22 +28,21 @@ def run(job: Path, request: dict, device, enter, state: dict) -> None:
     from grader.rubric import recipe_from_dict
 
     recipe = recipe_from_dict(request[P.RECIPE])
+    if request[P.MODE] == P.TRACE:
+        return _trace_versions(job, request, recipe.seed, enter)
     untouched = _snapshot()
-    cls, state["importer"] = load.import_model_class(request[P.ROOT], request[P.FILE], request[P.MODEL_CLASS])
+    cls, module, state["importer"] = load.import_model_class(request[P.ROOT], request[P.FILE], request[P.MODEL_CLASS])
+    args, kwargs = _arguments(request.get(P.MODEL_ARGUMENTS) or {}, module, request[P.FILE], state["importer"].skipped)
     torch.manual_seed(recipe.seed)
-    model = _construct(cls)
+    model = _construct(cls, args, kwargs)
 
     state["stage"] = "inspect"
     enter("inspect", model_class=cls.__name__)
     batch = torch.randn(INSPECT_BATCH, 1, 28, 28, generator=torch.Generator().manual_seed(0))
     description, tensors = inspect.trace_model(model, batch)
     _check_untouched(untouched)
-    description["model_class"] = cls.__name__
-    description["notes"] = state["importer"].notes + description["notes"]
-    description["summary"] = _summary(model)
-    description["tensors"] = [{**entry, "key": f"t{i}"} for i, (entry, _) in enumerate(tensors)]
-    save_file({f"t{i}": t.detach().cpu().float().numpy() for i, (_, t) in enumerate(tensors)}, job / P.TENSORS)
-    (job / P.INSPECTION).write_bytes(msgspec.json.encode(description))
+    description.update(model_class=cls.__name__, notes=state["importer"].notes + description["notes"], summary=_summary(model))
+    _write_trace(job, (P.INSPECTION, P.TENSORS), description, tensors)
 
     enter("export")
     try:
@@ -63,16 +62,76 @@ def run(job: Path, request: dict, device, enter, state: dict) -> None:
             trainer.write_profile(job, *activation_profile(model, trainer.profile_images(job, device)))
 
 
-def _construct(cls):
+def _trace_versions(job: Path, request: dict, seed: int, enter) -> None:
+    """Trace mode (grader.tiebreak): build and trace each tied version, one after the other in this process, and write
+    each one's trace; one that fails to load, build or trace is left out, and the next is tried."""
+    import os
+
+    import torch
+
+    from grader.inspect import trace as inspect
+    from grader.load import importer as load
+
+    enter("inspect")
+    for index, version in enumerate(request[P.VERSIONS]):
+        try:
+            os.chdir((Path(request[P.ROOT]) / version[P.FILE]).parent)  # where the student ran it
+            cls, module, importer = load.import_model_class(request[P.ROOT], version[P.FILE], version[P.MODEL_CLASS])
+            args, kwargs = _arguments(version.get(P.MODEL_ARGUMENTS) or {}, module, version[P.FILE], importer.skipped)
+            torch.manual_seed(seed)
+            batch = torch.randn(INSPECT_BATCH, 1, 28, 28, generator=torch.Generator().manual_seed(0))
+            description, tensors = inspect.trace_model(_construct(cls, args, kwargs), batch)
+        except (Exception, SystemExit):  # noqa: BLE001  (this version cannot be graded: the others still can)
+            continue
+        description.update(model_class=cls.__name__, summary="")
+        _write_trace(job, P.trace_files(index), description, tensors)
+
+
+def _write_trace(job: Path, files: tuple[str, str], description: dict, tensors: list) -> None:
+    """The trace as JSON (its manifest names each tensor's key) and its tensors as safetensors (grader.protocol.Trace)."""
+    import msgspec
+    from safetensors.numpy import save_file
+
+    description["tensors"] = [{**entry, "key": f"t{i}"} for i, (entry, _) in enumerate(tensors)]
+    save_file({f"t{i}": t.detach().cpu().float().numpy() for i, (_, t) in enumerate(tensors)}, job / files[1])
+    (job / files[0]).write_bytes(msgspec.json.encode(description))
+
+
+def _arguments(request: dict, module, file: str, skipped: dict[str, str]) -> tuple[list, dict]:
+    """The arguments the parent copied from the student's call: literals, and constants of the model's own module."""
+    import ast
+
+    def value(argument: dict):
+        if "constant" in argument:
+            name = argument["constant"]
+            if name not in module.__dict__:
+                why = skipped.get(name, "")
+                raise ConstructError(f"the model is built with {name}, which {file} does not define"
+                                     + (f" ({why})" if why else ""))
+            return module.__dict__[name]
+        return ast.literal_eval(argument["literal"])
+
+    return [value(a) for a in request.get("args", [])], {k: value(a) for k, a in request.get("kwargs", {}).items()}
+
+
+def _construct(cls, args: list, kwargs: dict):
+    """cls(*args, **kwargs), the arguments the student's call passes (none without one)."""
     signature = pyinspect.signature(cls.__init__)
-    required = [
-        name for name, p in list(signature.parameters.items())[1:]
-        if p.default is p.empty and p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)
-    ]
-    if required:
-        raise ConstructError(f"{cls.__name__}() needs the argument(s) {', '.join(required)}; the grader builds the model "
-                             f"as {cls.__name__}() with no arguments, so give each a default value")
-    return cls()
+    if not args and not kwargs:
+        required = [
+            name for name, p in list(signature.parameters.items())[1:]
+            if p.default is p.empty and p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)
+        ]
+        if required:
+            raise ConstructError(f"{cls.__name__}() needs the argument(s) {', '.join(required)}; the grader builds the model "
+                                 f"as {cls.__name__}() with no arguments when no call in the submission builds it with "
+                                 f"literal arguments, so give each a default value")
+    else:
+        try:
+            signature.bind(None, *args, **kwargs)
+        except TypeError as e:
+            raise ConstructError(f"{cls.__name__} cannot be built with the arguments copied from the submission's own call: {e}") from None
+    return cls(*args, **kwargs)
 
 
 class ConstructError(Exception):
