@@ -78,14 +78,7 @@ def _users(graph: Graph) -> dict[int, list[tuple[int, int]]]:
 
 
 def _reaching_output(graph: Graph) -> set[int]:
-    reached, todo = set(), [graph.output.index]
-    while todo:
-        index = todo.pop()
-        if index not in reached:
-            reached.add(index)
-            if (node := graph.node(Ref(index))) is not None:
-                todo += _refs(node.args)
-    return reached
+    return _ancestors(graph, graph.output.index)
 
 
 def _count(graph: Graph, users, statistics: dict[int, float], from_image: set[int]) -> ParameterCount:
@@ -133,6 +126,7 @@ def _generated(graph: Graph, users, from_image: set[int]) -> int:
 
 
 def _ancestors(graph: Graph, index: int) -> set[int]:
+    """The value at `index` and every value it is computed from."""
     seen, todo = set(), [index]
     while todo:
         value = todo.pop()
