@@ -9,6 +9,7 @@ an in-place update of the model's own state (a batch-norm step counter) is left 
 
 from __future__ import annotations
 
+import contextlib
 import operator
 
 import numpy as np
@@ -130,10 +131,8 @@ def check_shapes(graph: fmt.Graph, model: GraphModel, images: torch.Tensor) -> N
     """Every node's output has the shape the graph recorded, the batch dimension aside: the parent's count of generated
     tensors and its compute budget read those shapes. Leaves the model's state and the random generators as they were."""
     recorded = tuple(i for i, node in enumerate(graph.nodes) if node.shape is not None)
-    state = {k: v.clone() for k, v in model.state_dict().items()}
-    with torch.no_grad(), torch.random.fork_rng(devices=[images.device] if images.device.type == "cuda" else []):
+    with _untouched(model, images.device):
         outputs = fx.GraphModule(nn.Module(), build_graph(graph, training=True, extra_outputs=recorded))(*model.inputs(images))[1:]
-    model.load_state_dict(state)
     for i, out in zip(recorded, outputs, strict=True):
         expected = graph.nodes[i].shape
         actual = tuple(out.shape) if isinstance(out, torch.Tensor) else None
@@ -154,18 +153,26 @@ def feature_effects(graph: fmt.Graph, model: GraphModel, images, features: dict[
     from grader.train import normalize
 
     nodes = tuple(dict.fromkeys(n for ns in features.values() for n in ns))
-    state = {k: v.clone() for k, v in model.state_dict().items()}
     x = normalize(torch.from_numpy(images)).to(device)
     effects = {}
-    with torch.no_grad(), torch.random.fork_rng(devices=[device] if device.type == "cuda" else []):
+    with _untouched(model, device):
         baseline = _logits(fx.GraphModule(nn.Module(), build_graph(graph, training=True)), model, x)
         for node in nodes:
             root = nn.Module()
             root.perturbation = _Perturbation(torch.Generator(device=device).manual_seed(node))
             perturbed = _logits(fx.GraphModule(root, build_graph(graph, training=True, perturbed=node)), model, x)
             effects[node] = float(_rms(perturbed - baseline) / (EFFECT_NOISE * _rms(baseline)).clamp_min(1e-12))
-    model.load_state_dict(state)
     return {feature: max((effects[n] for n in ns), default=0.0) for feature, ns in features.items()}
+
+
+@contextlib.contextmanager
+def _untouched(model: GraphModel, device: torch.device):
+    """Training-mode passes that leave no trace: no gradients, the random generators and the model's state (its
+    batch-norm statistics) as they were."""
+    state = {k: v.clone() for k, v in model.state_dict().items()}
+    with torch.no_grad(), torch.random.fork_rng(devices=[device] if device.type == "cuda" else []):
+        yield
+    model.load_state_dict(state)
 
 
 def _logits(module: fx.GraphModule, model: GraphModel, x: torch.Tensor) -> torch.Tensor:
