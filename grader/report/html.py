@@ -17,7 +17,7 @@ from markupsafe import Markup
 
 from grader import __version__
 from grader.report import templates
-from grader.report.advice import CRITERION_ADVICE, FLAG_ADVICE, STAGE_ADVICE, TRAINED_BY_WORDS, blame, model_text, seeds_text
+from grader.report.advice import CRITERION_ADVICE, FLAG_ADVICE, STAGE_ADVICE, TRAINED_BY_WORDS, blame, machine_text, model_text, seeds_text
 from grader.report.charts import svg
 from grader.results import Diagnostics, FeatureMaps, Grade
 from grader.rubric import load_rubric
@@ -33,6 +33,7 @@ def render(grade: Grade) -> str:
         grader_version=__version__,
         stage_advice=STAGE_ADVICE.get(grade.error.stage, "") if grade.error else "",
         blame=blame(grade.error) if grade.error else "", model_text=model_text(grade), trained_by_words=TRAINED_BY_WORDS, seeds_text=seeds_text(grade),
+        machine_text=machine_text(grade),
     )
     return page.encode("ascii", "xmlcharrefreplace").decode("ascii")
 
