@@ -38,7 +38,8 @@ with contextlib.redirect_stdout(io.StringIO()):
     model = cls()
 epochs = []
 start = time.perf_counter()
-train.train(model, split.train_images, split.train_labels, split.validation_images[:2000], split.validation_images[:0], recipe, 1, torch.device("cpu"), epochs.append)
+train.train(model, split.train_images, split.train_labels, split.validation_images[:2000], split.validation_images[:0], recipe, 1,
+            torch.device("cpu"), epochs.append)
 seconds = time.perf_counter() - start
 print(json.dumps({"loss": epochs[-1].train_loss, "images_per_second": len(split.train_images) / seconds,
                   "kernels": torch.backends.cpu.get_cpu_capability()}))

@@ -29,6 +29,7 @@ import numpy as np
 
 from grader.data import MnistSplit
 
+
 @dataclass(frozen=True)
 class Perturbation:
     """How each evaluation image is changed before the worker sees it."""

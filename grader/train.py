@@ -150,5 +150,7 @@ def train(
             scheduler.step()
             losses[step] = loss.detach()  # no .item(): a GPU sync per step would cost more than the step
         first = losses[0].item() if epoch == 1 else None  # shipped weights show here too, even if hidden from epoch 0
-        copies = predict(model, normalize(torch.from_numpy(copy_images).to(device)).contiguous(memory_format=memory_format)) if epoch == epochs and len(copy_images) else None
+        copies = None
+        if epoch == epochs and len(copy_images):  # the perturbed copies, against answers looked up
+            copies = predict(model, normalize(torch.from_numpy(copy_images).to(device)).contiguous(memory_format=memory_format))
         on_epoch(EpochResult(epoch, losses.mean().item(), first, predict(model, evaluation), time.perf_counter() - start, copies))

@@ -1,8 +1,8 @@
 """Every report says when more seeds decided a grade (borderline), and when they have not all run yet (pending)."""
 
 import base64
-import dataclasses
 import csv
+import dataclasses
 import io
 import json
 import xml.etree.ElementTree as ET
