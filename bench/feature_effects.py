@@ -5,7 +5,7 @@ model and measures how much of the perturbation reaches the logits (grader.graph
 counts from grader.inspect.MIN_EFFECT up. Prints one row per model, then the smallest effect of each feature over
 the models that use it, for the README's margin table.
 
-    python bench/feature_effects.py submissions/seed*.py reference/model.py ../shared/real-submissions/*/ ...
+    python bench/feature_effects.py submissions/seed*.py grader/reference/model.py ../shared/real-submissions/*/ ...
 """
 
 from __future__ import annotations

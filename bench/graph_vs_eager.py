@@ -2,7 +2,7 @@
 graph (what the trusted trainer runs), same initial weights, recipe, seed and images; in one process.
 
     MNIST_DIR=../shared/mnist python bench/graph_vs_eager.py --epochs 1 --train-limit 5000 \\
-        submissions/seed*.py reference/model.py ../shared/real-submissions/*/
+        submissions/seed*.py grader/reference/model.py ../shared/real-submissions/*/
 
 Prints validation and test accuracy per path, their difference, and the time per path. Only for
 models you trust: their code runs in this process.

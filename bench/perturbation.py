@@ -7,7 +7,7 @@ exact and on the perturbed images, the difference, and how many predictions the 
 right-to-wrong and wrong-to-right: an honest model should move by no more than that noise.
 
     MNIST_DIR=../shared/mnist python bench/perturbation.py submissions/seed004_gap_8440.py --epochs 2
-    MNIST_DIR=../shared/mnist python bench/perturbation.py reference/model.py --epochs 19 --kinds noise2_edge3 everywhere2
+    MNIST_DIR=../shared/mnist python bench/perturbation.py grader/reference/model.py --epochs 19 --kinds noise2_edge3 everywhere2
 """
 
 from __future__ import annotations

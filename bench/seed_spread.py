@@ -1,7 +1,7 @@
 """Benchmark: how much one model's accuracy moves from training seed to training seed, through the real grader.
 
     MNIST_DIR=../shared/mnist python bench/seed_spread.py --seeds 8 --epochs 3 --train-limit 20000 --workers 2 \\
-        submissions/seed004_gap_8440.py reference/model.py
+        submissions/seed004_gap_8440.py grader/reference/model.py
 
 Each model is graded once with the rubric's seed policy set to run every seed (1..N, side by side on
 `--workers` cores, one thread each), so the numbers are the grader's own. Prints, per model, each seed's

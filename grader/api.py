@@ -23,6 +23,7 @@ from grader import data as mnist
 from grader import protocol as P
 from grader import results as R
 from grader.boundary import BadWorkerData
+from grader.bundled import bundled_file
 from grader.errors import UsageError
 from grader.evaluate import accuracy, diagnose, evaluate
 from grader.evaluation_set import prepare as prepare_evaluation_set
@@ -39,7 +40,7 @@ from grader.sandbox.runner import EpochOutput, TrainerInput, TrainingData, Worke
 from grader.score import borderline_criteria, score, score_error
 from grader.tiebreak import break_tie
 
-REFERENCE_RESULTS = Path(__file__).resolve().parent.parent / "reference" / "results.json"
+REFERENCE_RESULTS = bundled_file("reference", "results.json")  # package data, as the model beside it
 OUTPUT_KEPT = 20_000  # characters of what the submission printed, over every seed's workers
 TRACEBACK_KEPT = 8_000  # characters of a grader bug's traceback, its end
 TRAINED_BY = {P.GRAPH: "the grader (its exported graph)", P.EAGER: "its own code (the export failed)"}
@@ -408,14 +409,14 @@ def _provisional(rubric: Rubric, mode: str, epochs: int, split: mnist.MnistSplit
     return tuple(reasons)
 
 
-REFERENCE_MODEL = REFERENCE_RESULTS.parent / "model.py"
+REFERENCE_MODEL = bundled_file("reference", "model.py")
 
 
 def run_reference(seeds: list[int], rubric: Rubric | None = None, on_progress=lambda seed, p: None, workers: int = 1,
                   data_dir: str | Path | None = None, train_limit: int | None = None, **grade_options) -> dict:
     """Grade the bundled reference solution once per training seed, `workers` seeds at a time (each in its
     own worker process, on the split loaded once; one seed each, never more for a borderline one): the record
-    `reference/results.json` holds."""
+    `grader/reference/results.json` holds."""
     rubric = rubric or load_rubric(DEFAULT_RUBRIC)
     split = mnist.load_split(mnist.find_mnist(data_dir), rubric.recipe.split, train_limit)
     threads = max(1, (os.cpu_count() or 1) // workers)  # the cores, shared by the seeds that train at once
@@ -437,7 +438,7 @@ def run_reference(seeds: list[int], rubric: Rubric | None = None, on_progress=la
     epochs = min(len(r["history"]) for r in runs)
     g = grades[-1]  # the model, recipe and environment are the same for every seed
     return {
-        "model": "reference/model.py",
+        "model": "grader/reference/model.py",
         "parameters": g.inspection.parameters.counted,
         "validation_accuracy": _mean([r["validation_accuracy"] for r in runs]),
         "test_accuracy": _mean([r["test_accuracy"] for r in runs]),

@@ -20,6 +20,7 @@ from rich.markup import escape
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
 from grader import __version__, api, platforms
+from grader.bundled import in_checkout
 from grader.errors import Stopped, UsageError
 from grader.report import gradescope as gradescope_report
 from grader.report import json as json_report
@@ -79,11 +80,13 @@ def build_parser() -> argparse.ArgumentParser:
                                                        "in the LMS, for --canvas and --moodle (README: Grading a class)")
     isolation_option(batch)
     training_options(batch)
-    reference = commands.add_parser("reference", help="re-run the bundled reference solution and rewrite reference/results.json",
-                                    description="Grade reference/model.py once per seed and record the results.")
+    reference = commands.add_parser("reference", help="re-run the bundled reference solution and record its results",
+                                    description="Grade the bundled reference solution (grader/reference/model.py) once per seed and record "
+                                                "the results: in a checkout, into grader/reference/results.json; an installed grader "
+                                                "is never rewritten, so there --out is needed.")
     reference.add_argument("--seeds", type=int, nargs="+", default=[1, 2, 3, 4, 5], help="training seeds (default: 1 2 3 4 5)")
     reference.add_argument("--rubric", default=str(DEFAULT_RUBRIC), help="rubric TOML file (default: %(default)s)")
-    reference.add_argument("--out", default=str(api.REFERENCE_RESULTS), help="where to write the results (default: %(default)s)")
+    reference.add_argument("--out", help=f"where to write the results (default, in a checkout only: {api.REFERENCE_RESULTS})")
     reference.add_argument("--workers", type=int, default=1, help="seeds graded at once, each in its own worker (default: 1)")
     training_options(reference)
     gradescope = commands.add_parser("gradescope", help="Gradescope's run_autograder: grade the submission, always write results.json",
@@ -227,7 +230,11 @@ def _grade_with_progress(args, rubric, console: Console):
 
 
 def _reference(args, rubric, console: Console) -> int:
-    if (args.epochs or args.train_limit) and Path(args.out).resolve() == api.REFERENCE_RESULTS.resolve():
+    if args.out is None and not in_checkout():
+        raise UsageError(f"the recorded reference results ship inside the installed grader ({api.REFERENCE_RESULTS}), which is never "
+                         "rewritten: pass --out PATH (or run this from a checkout, pip install -e, to update the record)")
+    out = Path(args.out) if args.out is not None else api.REFERENCE_RESULTS
+    if (args.epochs or args.train_limit) and out.resolve() == api.REFERENCE_RESULTS.resolve():
         raise UsageError("a shortened run (--epochs, --train-limit) must not replace the recorded reference: pass --out")
 
     def show(seed: int, p: api.Progress) -> None:
@@ -237,9 +244,9 @@ def _reference(args, rubric, console: Console) -> int:
         raise UsageError("--workers must be at least 1")
     record = api.run_reference(args.seeds, rubric, on_progress=show, workers=args.workers,
                                data_dir=args.data_dir, epochs=args.epochs, train_limit=args.train_limit, device=args.device)
-    Path(args.out).write_text(json.dumps(record, indent=2) + "\n")
+    out.write_text(json.dumps(record, indent=2) + "\n")
     console.print(f"reference: {record['validation_accuracy']:.2f}% validation, {record['test_accuracy']:.2f}% test "
-                  f"(mean of seeds {', '.join(map(str, args.seeds))}), {record['parameters']:,} parameters -> {args.out}")
+                  f"(mean of seeds {', '.join(map(str, args.seeds))}), {record['parameters']:,} parameters -> {out}")
     return 0
 
 

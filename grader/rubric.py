@@ -8,6 +8,7 @@ import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from grader.bundled import bundled_file
 from grader.errors import RubricError
 
 
@@ -109,7 +110,7 @@ class Rubric:
 ARCHITECTURE_FEATURES = ("batchnorm", "dropout", "gap", "fc")
 ACCURACY_METRICS = ("validation_accuracy", "test_accuracy")
 ACCURACY_MODES = ("final", "best", "min_last_3")
-DEFAULT_RUBRIC = Path(__file__).resolve().parent.parent / "rubrics" / "mnist-99.4.toml"
+DEFAULT_RUBRIC = bundled_file("rubrics", "mnist-99.4.toml")  # package data: the same file in a checkout and a wheel
 
 
 def load_rubric(path: str | Path) -> Rubric:

@@ -29,7 +29,7 @@ def main() -> int:
         for command in (["git", "clone", "--quiet", "--depth", "1", "--branch", VERSION, GRADER, str(source)],
                         [sys.executable, "-m", "venv", str(venv)],
                         [*pip, "torch", "torchvision", "--index-url", TORCH_INDEX_URL],
-                        [*pip, "-e", str(source)]):  # editable: the bundled rubrics/ and reference/ stay next to the package
+                        [*pip, str(source)]):  # the default rubric and the reference solution ship inside the package
             subprocess.run(command, check=True)
     except subprocess.CalledProcessError as e:
         print(f"::error title=grader::could not install the grader: {' '.join(e.cmd[:3])} exited {e.returncode}", file=sys.stderr)

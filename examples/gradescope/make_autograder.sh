@@ -12,7 +12,7 @@ trap 'rm -rf "$build"' EXIT
 cp "$here/setup.sh" "$here/run_autograder" "$build/"
 chmod +x "$build/setup.sh" "$build/run_autograder"
 mkdir "$build/grader-src"
-cp -r "$root/pyproject.toml" "$root/README.md" "$root/grader" "$root/rubrics" "$root/reference" "$build/grader-src/"
+cp -r "$root/pyproject.toml" "$root/README.md" "$root/grader" "$build/grader-src/"  # grader/ holds the rubric and the reference
 find "$build/grader-src" -name __pycache__ -type d -prune -exec rm -rf {} +
 if [ -n "${MNIST_DIR:-}" ]; then
     mkdir "$build/mnist"

@@ -15,8 +15,8 @@ fi
 
 "$python" -m venv /opt/grader
 /opt/grader/bin/pip install --quiet --disable-pip-version-check torch torchvision --index-url https://download.pytorch.org/whl/cpu
-# Editable: the bundled rubrics/ and reference/ stay next to the package, where the grader looks for them.
-/opt/grader/bin/pip install --quiet --disable-pip-version-check -e /autograder/source/grader-src
+# A plain install: the default rubric and the reference solution ship inside the package.
+/opt/grader/bin/pip install --quiet --disable-pip-version-check /autograder/source/grader-src
 
 if [ ! -d /autograder/source/mnist ]; then   # no MNIST files in the zip: download them into the image once
     XDG_CACHE_HOME=/opt/grader/cache /opt/grader/bin/python -c 'from grader.data import find_mnist; print(find_mnist())'
