@@ -54,7 +54,8 @@ def find_mnist(data_dir: str | Path | None = None) -> Path:
     looked = ", ".join(f"{name} ({folder})" for name, folder in candidates if folder)
     raise DataNotFound(
         f"MNIST IDX files not found in {looked}; download: {download_error}. "
-        f"Put the four files ({', '.join(FILES.values())}, plain or .gz) in a folder and pass --data-dir or set MNIST_DIR."
+        f"Put the four files ({', '.join(FILES.values())}, plain or .gz) in a folder and pass --data-dir or set MNIST_DIR.",
+        looked, download_error,
     )
 
 
