@@ -47,8 +47,8 @@ def grade(model, rubric=None, model_class: str = "", epochs: int | None = None, 
     from grader.notebook import progress as live
 
     rubric = _rubric(rubric)
-    folder = _mnist(data_dir)
     submission = _submission(model, model_class, P.GRADE)
+    folder = _mnist(data_dir)
     reference = api.load_reference()
     with live.live(epochs or rubric.recipe.epochs, rubric.recipe.seed, reference.history if reference else (), progress) as show:
         return api.grade(submission, rubric, _class_option(model, model_class), folder, epochs, train_limit, device, cores,
@@ -85,7 +85,7 @@ def _mnist(data_dir) -> Path:
     from grader import data
 
     try:
-        return data.find_mnist(data_dir)
+        return data.find_mnist(data_dir, option="data_dir=")
     except DataNotFound as e:
         fetch = f"torchvision.datasets.MNIST({str(data.cache_dir())!r}, download=True)"
         raise DataNotFound(f"no MNIST files on this machine: the grader looked in {e.looked} (download: {e.download}). Fetch them "

@@ -83,17 +83,18 @@ def _passed(obj, command: str) -> _Passed:
             raise UsageError(f"{name}() returned a {type(built).__name__}, not a torch.nn.Module: pass a function that builds the model")
         return _Passed(FUNCTION, type(built), obj, None, name)
     raise UsageError(f"grader.{command} takes a model class (grader.{command}(Net)), a model (grader.check(Net())), or the path of a "
-                     f"file or folder (grader.{command}(\"model.py\")), not a {type(obj).__name__}")
+                     f"file or folder (grader.{command}(\"model.py\")), not an object of type {type(obj).__name__}")
 
 
 def _no_arguments_needed(cls: type, command: str) -> None:
     required = _required(cls.__init__)
     if required:
         names = ", ".join(required)
-        instead = (f"pass a model built with them: grader.check({cls.__name__}({names}))" if command == P.CHECK else
+        them = "them" if len(required) > 1 else "it"
+        instead = (f"pass a model built with {them}: grader.check({cls.__name__}({names}))" if command == P.CHECK else
                    f"pass a function that builds it: grader.grade(lambda: {cls.__name__}({names}))")
         raise UsageError(f"{cls.__name__}() needs the argument{'s' if len(required) > 1 else ''} {names}, and the grader builds the class "
-                         f"with none: {instead}, or give {'them' if len(required) > 1 else 'it'} a default value")
+                         f"with none: {instead}, or give {them} a default value")
 
 
 def _one_input(cls: type) -> None:

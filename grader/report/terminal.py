@@ -61,7 +61,8 @@ def render(grade: Grade, console: Console, verbose: bool = False) -> None:
 def text(grade: Grade, verbose: bool = False) -> str:
     """The report as one string (a Python shell's repr of a grade): coloured when standard output is a terminal."""
     buffer = io.StringIO()
-    console = Console(file=buffer, force_terminal=sys.stdout.isatty(), width=shutil.get_terminal_size((100, 24)).columns)
+    console = Console(file=buffer, force_terminal=sys.stdout.isatty(), force_jupyter=False,  # into the buffer, even in a kernel
+                      width=shutil.get_terminal_size((100, 24)).columns)
     render(grade, console, verbose)
     return buffer.getvalue().rstrip("\n")
 
