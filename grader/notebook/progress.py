@@ -86,12 +86,13 @@ def _chart(rows: list[Progress], first_seed: int, reference: tuple[float, ...], 
     low, high = min(values), max(values)
     low, high = (low - 1, high + 1) if high - low < 2 else (low, high)
 
-    def points(series: list[float]) -> str:
-        step = CHART_WIDTH / max(1, epochs - 1) if epochs > 1 else 0
-        return " ".join(f"{i * step:.1f},{CHART_HEIGHT - (v - low) / (high - low) * CHART_HEIGHT:.1f}" for i, v in enumerate(series))
+    step = CHART_WIDTH / (epochs - 1) if epochs > 1 else 0
 
-    return {"yours": points(yours), "reference": points(theirs), "low": f"{low:.1f}", "high": f"{high:.1f}",
-            "last": f"{yours[-1]:.2f}"}
+    def dots(series: list[float]) -> list[tuple[str, str]]:
+        return [(f"{i * step:.1f}", f"{CHART_HEIGHT - (v - low) / (high - low) * CHART_HEIGHT:.1f}") for i, v in enumerate(series)]
+
+    return {"yours": " ".join(",".join(d) for d in dots(yours)), "reference": " ".join(",".join(d) for d in dots(theirs)),
+            "yours_dots": dots(yours), "reference_dots": dots(theirs), "low": f"{low:.1f}", "high": f"{high:.1f}", "last": f"{yours[-1]:.2f}"}
 
 
 @contextlib.contextmanager
