@@ -2,8 +2,8 @@
 
 The class, instance or function the student passes is built, traced and exported right there, in their own process:
 it is their own code on their own machine, so no sandbox stands between (the instructor's grader runs the same steps
-in its untrusted model worker). The same functions the model worker runs (grader.workers.model.write_trace and
-write_export) write what it would write into a temporary folder, and grader.boundary reads it back into the same typed
+in its untrusted model worker). The same functions the model worker runs (grader.workers.model's trace, write_trace
+and write_export) write what it would write into a temporary folder, and grader.boundary reads it back into the same typed
 data. From the exported graph on, nothing differs: the parent's inspection and count, the trusted trainer in its
 worker, the same evaluation and scoring. The session's own state is left as it was: its random generators, and an
 instance's weights, statistics and train/eval modes.
@@ -151,7 +151,7 @@ def _model_run(passed: _Passed, source: str | None, request: dict) -> WorkerRun:
     by the worker's own functions, and read back through the trust boundary."""
     import torch
 
-    from grader.workers.model import write_export, write_trace
+    from grader.workers.model import trace, write_export, write_trace
     from grader.workers.process import describe_error, student_traceback
 
     started, root = time.monotonic(), os.path.dirname(source or "")
@@ -166,7 +166,7 @@ def _model_run(passed: _Passed, source: str | None, request: dict) -> WorkerRun:
                 _on_cpu(model, f"build it on the CPU (the grader moves it where it trains), or pass a model: grader.check({passed.call}().cpu())")
                 stage = P.INSPECT
                 with _left_as_it_was(model):
-                    write_trace(job, model, passed.model_class.__name__, [])
+                    write_trace(job, *trace(model, passed.model_class.__name__, []))
                     write_export(job, model)
             except UsageError:
                 raise

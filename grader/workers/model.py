@@ -33,8 +33,9 @@ def run(job: Path, request: dict, device, enter, state: dict) -> None:
 
     state["stage"] = "inspect"
     enter("inspect", model_class=cls.__name__)
-    write_trace(job, model, cls.__name__, state["importer"].notes)
+    traced = trace(model, cls.__name__, state["importer"].notes)
     _check_untouched(untouched)
+    write_trace(job, *traced)
 
     enter("export")
     if not write_export(job, model):
@@ -53,20 +54,24 @@ def inspect_batch():
     return torch.randn(INSPECT_BATCH, 1, 28, 28, generator=torch.Generator().manual_seed(0))
 
 
-def write_trace(job: Path, model, model_class: str, notes: list[str]) -> None:
-    """Trace one training-mode forward pass of the built model and write the trace as the parent reads it
-    (grader.protocol.INSPECTION and TENSORS). Also what a notebook self-check (grader.notebook) runs on the student's
-    own object, in the student's own session."""
+def trace(model, model_class: str, notes: list[str]) -> tuple[dict, list]:
+    """One training-mode forward pass of the built model, traced: (the description, its tensors), for write_trace. Also
+    what a notebook self-check (grader.notebook) runs on the student's own object, in the student's own session."""
     from grader.inspect import trace as inspect
 
     description, tensors = inspect.trace_model(model, inspect_batch())
     description.update(model_class=model_class, notes=list(notes) + description["notes"], summary=_summary(model))
+    return description, tensors
+
+
+def write_trace(job: Path, description: dict, tensors: list) -> None:
+    """The trace as the parent reads it (grader.protocol.INSPECTION and TENSORS)."""
     _write_trace(job, (P.INSPECTION, P.TENSORS), description, tensors)
 
 
 def write_export(job: Path, model) -> bool:
     """Export the training-mode graph and write it as the parent reads it (grader.protocol.GRAPH_FILE and GRAPH_TENSORS);
-    False when it cannot be exported (GRAPH_FILE then says why). Shared with the notebook self-check, as write_trace is."""
+    False when it cannot be exported (GRAPH_FILE then says why). Shared with the notebook self-check, as trace is."""
     import msgspec
     from safetensors.numpy import save_file
 
