@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 import torch
+from synthetic_mnist import write_mnist
 from test_cli import assert_schema
 from test_report_html import make_grade
 
@@ -141,3 +142,13 @@ def test_the_live_view_draws_the_epochs_and_the_curve():
     with progress.live(3, 0, enabled=False) as show:
         show(rows[0])  # nothing shown, nothing raised
     assert not progress.in_notebook()
+
+
+def test_a_model_the_export_cannot_capture_is_flagged_and_its_output_kept(tmp_path, capfd):
+    checked = grader.check(models.Branchy)
+    assert checked.status == "graded" and "untrusted_training" in [f.id for f in checked.flags]  # as grader check flags it
+    shown = capfd.readouterr()
+    assert "def forward" in checked.output  # torch's account of the failed export: the report's output, as a worker's, the end kept
+    assert "building Branchy" not in shown.out + shown.err and "def forward" not in shown.out + shown.err  # nothing in the cell
+    graded = grader.grade(models.Branchy, epochs=1, train_limit=100, data_dir=write_mnist(tmp_path, 200, 100), progress=False)
+    assert graded.status == "error" and graded.error.stage == P.TRAIN and "a self-check trains only exported graphs" in graded.error.message

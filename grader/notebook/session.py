@@ -15,6 +15,7 @@ import contextlib
 import copy
 import hashlib
 import inspect
+import io
 import os
 import tempfile
 import time
@@ -30,6 +31,7 @@ from grader.results import OBJECT, ModelChoice, StageError
 from grader.sandbox.runner import WorkerRun
 
 CLASS, INSTANCE, FUNCTION = "class", "instance", "function"  # what the student passed
+OUTPUT_KEPT = 4000  # characters of what the model printed while it was built, traced and exported: the end, as a worker's
 
 
 @dataclass(frozen=True)
@@ -154,12 +156,14 @@ def _model_run(passed: _Passed, source: str | None, request: dict) -> WorkerRun:
     from grader.workers.model import trace, write_export, write_trace
     from grader.workers.process import describe_error, student_traceback
 
-    started, root = time.monotonic(), os.path.dirname(source or "")
+    started, root, printed = time.monotonic(), os.path.dirname(source or ""), io.StringIO()
     with tempfile.TemporaryDirectory(prefix="grader-session-") as folder:
         job = Path(folder)
         (job / P.OUT).mkdir()
         stage, error = P.LOAD, None
-        with torch.random.fork_rng(devices=[]):  # the session's random state stays where the student left it
+        # What the model and torch print goes to the report's output, as the model worker's does; the session's random
+        # state stays where the student left it.
+        with contextlib.redirect_stdout(printed), contextlib.redirect_stderr(printed), torch.random.fork_rng(devices=[]):
             try:
                 torch.manual_seed(request[P.RECIPE]["seed"])  # as the model worker builds it
                 model = passed.build() if passed.build is not None else passed.instance
@@ -177,8 +181,8 @@ def _model_run(passed: _Passed, source: str | None, request: dict) -> WorkerRun:
     if error is None and failure and request[P.MODE] == P.GRADE:
         error = StageError(P.TRAIN, f"the model could not be exported as a graph ({failure}), and a self-check trains only exported "
                                     f"graphs: make forward exportable, or hand in the file and run `grader grade` on it", "")
-    return WorkerRun(trace, tensors, (), error, "cpu", str(torch.__version__), P.NONE, "", time.monotonic() - started, (), {},
-                     graph, failure)
+    return WorkerRun(trace, tensors, (), error, "cpu", str(torch.__version__), P.NONE, printed.getvalue()[-OUTPUT_KEPT:],
+                     time.monotonic() - started, (), {}, graph, failure)
 
 
 @contextlib.contextmanager
