@@ -54,8 +54,8 @@ def main() -> None:
     submission = resolve_submission(args.submission)
     choice = choose_model(submission, "")
     request = {"mode": "grade", "file": choice.file, "model_class": choice.model_class, "left_out": list(submission.left_out),
-               "recipe": dataclasses.asdict(rubric.recipe), "epochs": args.epochs, "device": "cpu"}
-    run = run_worker(submission, request, rubric.limits, TrainingData(split.train_images, split.train_labels, np.concatenate(variants)))
+               "recipe": dataclasses.asdict(rubric.recipe), "epochs": args.epochs, "device": "cpu", "threads": 1}
+    run = run_worker(submission, request, rubric.limits, TrainingData(split.train_images, split.train_labels, np.concatenate(variants), split.validation_images[:0]))
     if run.error:
         raise SystemExit(f"the worker failed: {run.error}")
     n, v = len(originals), len(split.validation_labels)

@@ -33,12 +33,13 @@ split = mnist.load_split(mnist.find_mnist(None), recipe.split, limit)
 submission = resolve_submission(path)
 choice = choose_model(submission)
 with contextlib.redirect_stdout(io.StringIO()):
-    cls, _ = import_model_class(submission.root, choice.file, choice.model_class)
+    cls = import_model_class(submission.root, choice.file, choice.model_class)[0]
     torch.manual_seed(recipe.seed)
     model = cls()
 epochs = []
 start = time.perf_counter()
-train.train(model, split.train_images, split.train_labels, split.validation_images[:2000], recipe, 1, torch.device("cpu"), epochs.append)
+train.train(model, split.train_images, split.train_labels, split.validation_images[:2000], split.validation_images[:0], recipe, 1,
+            torch.device("cpu"), epochs.append)
 seconds = time.perf_counter() - start
 print(json.dumps({"loss": epochs[-1].train_loss, "images_per_second": len(split.train_images) / seconds,
                   "kernels": torch.backends.cpu.get_cpu_capability()}))
@@ -58,7 +59,7 @@ def main() -> None:
     parser.add_argument("--train-limit", type=int, default=10_000)
     args = parser.parse_args()
     cores = os.cpu_count() or 1
-    pinned = numerics.worker_environment()
+    pinned = numerics.worker_environment(1)
     configurations = [
         (f"machine defaults, {cores} threads", cores, {}, True),
         ("1 thread, native kernels", 1, {}, True),

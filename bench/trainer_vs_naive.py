@@ -77,7 +77,7 @@ def naive_loop(model, split, recipe, epochs: int, workers: int) -> float:
 
 def grader_loop(model, split, recipe, epochs: int) -> float:
     marks = []
-    train(model, split.train_images, split.train_labels, split.validation_images[:250], recipe, epochs,
+    train(model, split.train_images, split.train_labels, split.validation_images[:250], split.validation_images[:0], recipe, epochs,
           torch.device("cpu"), lambda e: marks.append(time.perf_counter()))
     return marks[-1] - marks[0]  # from the end of the untrained evaluation to the end of training
 

@@ -100,8 +100,9 @@ def grade(
     `epochs` (at most the rubric's) and `train_limit` make quick, provisional runs. A batch passes the `split` it
     loaded once instead of `data_dir` and `train_limit`, grades its class with `defer_borderline` (a borderline
     grade comes back with `training.pending_runs`), and then passes that grade as `earlier` to run only the
-    seeds still pending. `cores` (default: every core) seeds train side by side; each run uses one thread
-    (grader.numerics), so the numbers never depend on it. Raises UsageError alone, as `check` does.
+    seeds still pending. `cores` (default: every core) are shared by the runs: the first trains on all of them, the
+    extra seeds of a borderline grade side by side; each run's thread count is in its device line (its arithmetic:
+    grader.numerics). Raises UsageError alone, as `check` does.
     """
     rubric = rubric or load_rubric(DEFAULT_RUBRIC)
     recipe = rubric.recipe
@@ -174,19 +175,21 @@ def _run(path, rubric: Rubric, model_class: str, mode: str, split: mnist.MnistSp
         choice = break_tie(choice, lambda versions: _traced(submission, versions, rubric, isolation), rubric)
     evaluation = None if split is None else prepare_evaluation_set(split, secret_seeds(submission.sha256, rubric.sha256))
 
-    def attempt(seed: int) -> _Attempt:
-        return _attempt(submission, choice, rubric, mode, seed, split, evaluation, epochs, device, on_progress, isolation)
+    def attempt(seed: int, threads: int) -> _Attempt:
+        return _attempt(submission, choice, rubric, mode, seed, split, evaluation, epochs, device, threads, on_progress, isolation)
 
     def extra_attempts(seeds: list[int]) -> list[_Attempt]:
         """Seeds after the first: side by side on `cores`, and a bug of the grader becomes that seed's error."""
+        side_by_side = min(cores, len(seeds))
+
         def guarded(seed: int) -> _Attempt:
             try:
-                return attempt(seed)
+                return attempt(seed, max(1, cores // side_by_side))
             except Exception as e:  # noqa: BLE001  (the first run is graded already: never lose it to a crash)
                 return _Attempt(seed, None, None, "", None, _grader_failure(e), None, _NO_METRICS, (), None)
-        if cores <= 1 or len(seeds) == 1:
+        if side_by_side == 1:
             return [guarded(seed) for seed in seeds]  # in this thread: Ctrl-C stops it
-        with ThreadPoolExecutor(max_workers=min(cores, len(seeds))) as pool:
+        with ThreadPoolExecutor(max_workers=side_by_side) as pool:
             return list(pool.map(guarded, seeds))
 
     first_seed, policy = rubric.recipe.seed, rubric.seeds
@@ -194,7 +197,7 @@ def _run(path, rubric: Rubric, model_class: str, mode: str, split: mnist.MnistSp
                          == (submission.sha256, rubric.sha256, mode)) else None
     first_graph = None  # the first seed's typed graph, to name where another seed's differs (a second pass has its fingerprint alone)
     if result is None:  # the first pass: the policy's every-grade seeds
-        first = attempt(first_seed)
+        first = attempt(first_seed, cores)
         first_graph = first.graph
         result = _first_grade(submission, choice, rubric, mode, epochs, split, first, resolve_isolation(isolation))
         if mode == P.GRADE and policy.runs > 1:
@@ -210,10 +213,10 @@ def _run(path, rubric: Rubric, model_class: str, mode: str, split: mnist.MnistSp
 
 
 def _attempt(submission, choice: ModelChoice, rubric: Rubric, mode: str, seed: int, split, evaluation, epochs: int, device: str,
-             on_progress, isolation: str) -> _Attempt:
-    """Both workers for one training seed, and the evaluation of what they returned."""
-    request = _request(submission, dataclasses.replace(rubric.recipe, seed=seed), mode, epochs, device, _model(choice))
-    training_data = None if split is None else TrainingData(split.train_images, split.train_labels, evaluation.images)
+             threads: int, on_progress, isolation: str) -> _Attempt:
+    """Both workers for one training seed, on `threads` CPU threads, and the evaluation of what they returned."""
+    request = _request(submission, dataclasses.replace(rubric.recipe, seed=seed), mode, epochs, device, threads, _model(choice))
+    training_data = None if split is None else TrainingData(split.train_images, split.train_labels, evaluation.images, evaluation.copies)
 
     def report_epoch(e: EpochOutput) -> None:
         if e.epoch > 0:  # the runner checked the predictions: one per image sent
@@ -252,11 +255,11 @@ def _model_worker(submission, request: dict, limits: Limits, data, on_epoch, iso
     return run_worker(submission, request, limits, data, on_epoch, isolation)
 
 
-def _request(submission, recipe, mode: str, epochs: int, device: str, model: dict) -> dict:
+def _request(submission, recipe, mode: str, epochs: int, device: str, threads: int, model: dict) -> dict:
     """What the model worker is asked (the trainer gets the same, less the submission): grader.protocol's keys;
     `model`, the model to build (`_model`), or in trace mode the tied versions."""
     return {P.MODE: mode, **model, P.LEFT_OUT: list(submission.left_out), P.RECIPE: dataclasses.asdict(recipe),
-            P.EPOCHS: epochs, P.DEVICE: device if mode == P.GRADE else "cpu"}
+            P.EPOCHS: epochs, P.DEVICE: device if mode == P.GRADE else "cpu", P.THREADS: threads}
 
 
 def _model(choice: ModelChoice) -> dict:
@@ -273,7 +276,7 @@ def _plain(argument: R.Argument) -> dict:
 
 def _traced(submission, versions: tuple[ModelChoice, ...], rubric: Rubric, isolation: str) -> list[Inspection | None]:
     """Tied versions built and traced by one model worker (grader.tiebreak); None for one that fails."""
-    request = _request(submission, rubric.recipe, P.TRACE, 0, "cpu", {P.VERSIONS: [_model(v) for v in versions]})
+    request = _request(submission, rubric.recipe, P.TRACE, 0, "cpu", 1, {P.VERSIONS: [_model(v) for v in versions]})
     try:
         run = run_worker(submission, request, rubric.limits, isolation_mode=isolation)
     except BadWorkerData:
@@ -437,11 +440,12 @@ def run_reference(seeds: list[int], rubric: Rubric | None = None, on_progress=la
     `reference/results.json` holds."""
     rubric = rubric or load_rubric(DEFAULT_RUBRIC)
     split = mnist.load_split(mnist.find_mnist(data_dir), rubric.recipe.split, train_limit)
+    threads = max(1, (os.cpu_count() or 1) // workers)  # the cores, shared by the seeds that train at once
 
     def run(seed: int) -> Grade:
         seeded = dataclasses.replace(rubric, recipe=dataclasses.replace(rubric.recipe, seed=seed),
                                      seeds=dataclasses.replace(rubric.seeds, runs=1, borderline_runs=1))
-        g = grade(REFERENCE_MODEL, seeded, on_progress=lambda p: on_progress(seed, p), split=split, **grade_options)
+        g = grade(REFERENCE_MODEL, seeded, on_progress=lambda p: on_progress(seed, p), split=split, cores=threads, **grade_options)
         if g.error:
             raise RuntimeError(f"the reference solution failed with seed {seed}: {g.error.message}")
         return g
@@ -449,7 +453,8 @@ def run_reference(seeds: list[int], rubric: Rubric | None = None, on_progress=la
     with ThreadPoolExecutor(max_workers=workers) as pool:
         grades = list(pool.map(run, seeds))
     runs = [{"seed": seed, "validation_accuracy": g.metrics.validation_accuracy, "test_accuracy": g.metrics.test_accuracy,
-             "seconds": g.training.seconds, "history": [dataclasses.asdict(r) for r in g.training.history]}
+             "seconds": g.training.seconds, "machine_kind": g.environment.machine_kind,
+             "history": [dataclasses.asdict(r) for r in g.training.history]}
             for seed, g in zip(seeds, grades, strict=True)]
     epochs = min(len(r["history"]) for r in runs)
     g = grades[-1]  # the model, recipe and environment are the same for every seed

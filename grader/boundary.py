@@ -137,12 +137,17 @@ def read_arrays(path: Path, stage: str, limit: int = ARRAYS_LIMIT) -> dict[str, 
     return arrays
 
 
-def read_predictions(path: Path, images: int) -> np.ndarray:
-    """One class 0-9 per evaluation image."""
-    array = read_arrays(path, P.TRAIN, limit=16 * images + 4096).get(P.PREDICTIONS)
-    if array is None or array.size == 0 or array.shape != (images,) or array.dtype.kind not in "iu" or array.min() < 0 or array.max() > 9:
-        raise BadWorkerData(P.TRAIN, f"{path.name}: predictions must be {images} integers from 0 to 9")
-    return array.astype(np.int64)
+def read_predictions(path: Path, images: int, copies: int) -> tuple[np.ndarray, np.ndarray | None]:
+    """One class 0-9 per evaluation image, and per perturbed copy when `copies` (after the last epoch); no other array."""
+    arrays = read_arrays(path, P.TRAIN, limit=16 * (images + copies) + 4096)
+    expected = {P.PREDICTIONS: images, **({P.COPY_PREDICTIONS: copies} if copies else {})}
+    if set(arrays) != set(expected):
+        raise BadWorkerData(P.TRAIN, f"{path.name} must hold {' and '.join(sorted(expected))}, not {', '.join(sorted(arrays)) or 'nothing'}")
+    for name, count in expected.items():
+        array = arrays[name]
+        if array.size == 0 or array.shape != (count,) or array.dtype.kind not in "iu" or array.min() < 0 or array.max() > 9:
+            raise BadWorkerData(P.TRAIN, f"{path.name}: {name} must be {count} integers from 0 to 9")
+    return arrays[P.PREDICTIONS].astype(np.int64), arrays[P.COPY_PREDICTIONS].astype(np.int64) if copies else None
 
 
 # --- the workers' files ---------------------------------------------------------------------------

@@ -1,8 +1,8 @@
 """The evaluate stage, on the trusted side: accuracies from the worker's predictions and our labels.
 
-The worker sees the validation and test images without labels, perturbed, shuffled and mixed with
-exact canaries (grader.evaluation_set); it returns one predicted class per image and epoch. The
-labels and the order never leave this process.
+The worker sees the validation and test images without labels, exact and shuffled, and after the last
+epoch their perturbed copies (grader.evaluation_set); it returns one predicted class per image and epoch.
+The labels and the orders never leave this process.
 """
 
 from __future__ import annotations
@@ -20,7 +20,9 @@ from grader.sandbox.runner import EpochOutput
 PRETRAINED_ABOVE = 30.0  # percent: an untrained 10-class model sits near 10%
 PRETRAINED_FIRST_LOSS_BELOW = 1.0  # an untrained model's first batch costs about ln 10 = 2.3
 MISTAKES_SHOWN = 32
-LOOKED_UP_POINTS = 2.0  # flag a model this many points better on exact public pixels than on the perturbed ones...
+# Flag a model this many points better on the exact images than on their perturbed copies (honest models measured:
+# within 0.015 points at every epoch, README "Answers looked up from the public pixels")...
+LOOKED_UP_POINTS = 0.1
 LOOKED_UP_STANDARD_ERRORS = 3.0  # ... and by this many standard errors of the paired difference, whichever is more
 
 
@@ -53,12 +55,14 @@ def evaluate(epochs: tuple[EpochOutput, ...], validation_labels: np.ndarray, tes
     last = history[-1] if history else None
     effect = None
     if evaluation is not None and last is not None:
-        effect = canary_effect(restored[-1], evaluation, np.concatenate([validation_labels, test_labels]))
+        if restored[-1].copies is None:
+            raise ValueError("the worker returned no predictions for the perturbed copies after the last epoch")
+        effect = copy_effect(restored[-1], evaluation, np.concatenate([validation_labels, test_labels]))
         if effect.effect_points > effect.threshold_points:
-            flags.append(Flag(R.ANSWERS_LOOKED_UP, f"the trained model scores {effect.canary_accuracy:.1f}% on {effect.canaries} public "
-                                                   f"images with their exact pixels but {effect.perturbed_accuracy_on_canaries:.1f}% on the "
+            flags.append(Flag(R.ANSWERS_LOOKED_UP, f"the trained model scores {effect.canary_accuracy:.2f}% on the {effect.canaries} public "
+                                                   f"images with their exact pixels but {effect.perturbed_accuracy_on_canaries:.2f}% on the "
                                                    f"same images imperceptibly perturbed: it looks answers up from the public pixels "
-                                                   f"instead of recognizing digits. The grade counts the perturbed images only"))
+                                                   f"instead of recognizing digits"))
     metrics = Metrics(last.validation_accuracy if last else None, last.test_accuracy if last else None, before, effect)
     return history, metrics, tuple(flags)
 
@@ -66,23 +70,22 @@ def evaluate(epochs: tuple[EpochOutput, ...], validation_labels: np.ndarray, tes
 def restore(epoch: EpochOutput, validation: int, test: int, evaluation: EvaluationSet | None) -> Predictions:
     """One epoch's predictions in the parent's order."""
     if evaluation is not None:
-        return evaluation.restore(epoch.predictions)
+        return evaluation.restore(epoch.predictions, epoch.copy_predictions)
     if epoch.predictions.shape != (validation + test,):
         raise ValueError("the worker returned predictions of the wrong length")
     p = epoch.predictions
-    return Predictions(p[:validation], p[validation:], p[:0])
+    return Predictions(p[:validation], p[validation:], None)
 
 
-def canary_effect(predictions: Predictions, evaluation: EvaluationSet, labels: np.ndarray) -> PerturbationEffect:
-    """Accuracy on the canaries' exact pixels against the same images perturbed, and the threshold of the flag.
+def copy_effect(predictions: Predictions, evaluation: EvaluationSet, labels: np.ndarray) -> PerturbationEffect:
+    """Accuracy on the exact images against their perturbed copies, and the threshold of the flag.
 
-    A paired comparison: only the canaries right one way and wrong the other count; with b and c of them,
+    A paired comparison: only the images right one way and wrong the other count; with b and c of them,
     b - c has a standard error of about sqrt(b + c) whatever the model's accuracy (McNemar's test)."""
-    truth = labels[evaluation.canaries]
-    exact_right = predictions.canaries == truth
-    perturbed_right = np.concatenate([predictions.validation, predictions.test])[evaluation.canaries] == truth
+    exact_right = np.concatenate([predictions.validation, predictions.test]) == labels
+    perturbed_right = predictions.copies == labels
     only_exact, only_perturbed = int((exact_right & ~perturbed_right).sum()), int((perturbed_right & ~exact_right).sum())
-    k = len(truth)
+    k = len(labels)
 
     def percent(count: float) -> float:
         return round(100 * float(count) / k, 4) if k else 0.0

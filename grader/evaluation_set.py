@@ -1,20 +1,20 @@
-"""The evaluation images as the worker gets them: perturbed, in a secret order, with canaries.
+"""The evaluation images as the worker gets them: exact, in a secret order, and perturbed copies at the end.
 
-The validation and test images are public, so a model could carry their answers: a table keyed by
-the exact pixels, or by the position of an image in the evaluation set. Each run therefore sends
-the worker
-- every evaluation image with a fresh, secret perturbation that an honest model does not notice
-  (integer noise on the ink, and three background pixels next to it lit, so no byte pattern and
-  no pattern of zero pixels of a public image survives; README, "Answers looked up from the public
-  pixels", has the measurements);
-  the grade is computed on these images;
-- unperturbed "canary" copies of a random subset of them, the exact public pixels;
-- all of them in a secret random order, which the parent keeps to put the predictions back.
-A model that is much better on the canaries than on the same images perturbed looked its answers
-up. The secrets come from this installation's own random key (made once, kept in the user's
-config folder, readable by the grader's user alone) and the hashes of the submission and the
-rubric: a repeat grade of the same files is identical, no submission can know them, and they never
-leave this process: the worker sees only `EvaluationSet.images`.
+The accuracies are computed on the exact public validation and test images, so a model gets the same
+accuracy on every installation. Those images are public, so a model could carry their answers: a table
+keyed by their exact pixels, or by their position in the evaluation set. Each run therefore sends the
+worker
+- every evaluation image with its exact pixels, in a secret random order, which the parent keeps to put
+  the predictions back (a table keyed by position matches nothing); the grade is computed on these;
+- after the last epoch only, a copy of every one of them with a fresh, secret perturbation that an honest
+  model does not notice (integer noise on the ink, and three background pixels next to it lit, so no byte
+  pattern and no pattern of zero pixels of a public image survives; README, "Answers looked up from the
+  public pixels", has the measurements), in a secret order of its own.
+A model much better on the exact images than on their perturbed copies looked its answers up: flagged.
+The secrets come from this installation's own random key (made once, kept in the user's config folder,
+readable by the grader's user alone) and the hashes of the submission and the rubric: a repeat grade of
+the same files is identical, no submission can know them, and they never leave this process: the worker
+sees only `EvaluationSet.images` and `EvaluationSet.copies`.
 """
 
 from __future__ import annotations
@@ -28,8 +28,6 @@ from pathlib import Path
 import numpy as np
 
 from grader.data import MnistSplit
-
-CANARIES = 1000  # exact public images sent besides the perturbed ones (at most all of them)
 
 
 @dataclass(frozen=True)
@@ -56,35 +54,39 @@ DEFAULT = Perturbation()
 class Predictions:
     """The worker's predictions put back in the parent's order."""
 
-    validation: np.ndarray  # (V,) one class per validation image, as perturbed
-    test: np.ndarray  # (T,) one class per test image, as perturbed
-    canaries: np.ndarray  # (K,) one class per canary: the same images as EvaluationSet.canaries, with their exact pixels
+    validation: np.ndarray  # (V,) one class per validation image, exact
+    test: np.ndarray  # (T,) one class per test image, exact
+    copies: np.ndarray | None  # (V + T,) one class per perturbed copy of the validation then test images; after the last epoch only
 
 
 @dataclass(frozen=True)
 class EvaluationSet:
-    """What the worker sees (`images`) and the secrets that read its predictions (the rest, never sent)."""
+    """What the worker sees (`images`, `copies`) and the secrets that read its predictions (the rest, never sent)."""
 
-    images: np.ndarray  # (V + T + K, 28, 28) uint8: perturbed validation and test images and exact canaries, shuffled
-    kind: str  # Perturbation.kind
+    images: np.ndarray  # (V + T, 28, 28) uint8: the exact validation and test images, shuffled
+    copies: np.ndarray  # (V + T, 28, 28) uint8: the same images perturbed, shuffled another way
+    kind: str  # Perturbation.kind of the copies
     validation: int  # V: the originals are the validation images, then the test images
-    canaries: np.ndarray  # (K,) indices into the originals of the images also sent exact
-    order: np.ndarray  # (V + T + K,) images[j] is item order[j] of: perturbed originals, then canaries
+    order: np.ndarray  # (V + T,) images[j] is original order[j]
+    copy_order: np.ndarray  # (V + T,) copies[j] is original copy_order[j], perturbed
 
-    def restore(self, predictions: np.ndarray) -> Predictions:
-        """The predictions for `images` (checked by the runner: one class per image) in the parent's order."""
-        if predictions.shape != self.order.shape:
-            raise ValueError(f"{predictions.shape[0]} predictions for {self.order.shape[0]} images")
-        ordered = np.empty_like(predictions)
-        ordered[self.order] = predictions
-        originals = len(self.order) - len(self.canaries)
-        return Predictions(ordered[: self.validation], ordered[self.validation : originals], ordered[originals:])
+    def restore(self, predictions: np.ndarray, copy_predictions: np.ndarray | None = None) -> Predictions:
+        """The predictions for `images` (and for `copies`, when sent) in the parent's order; the runner checked their lengths."""
+        ordered = _unshuffle(predictions, self.order)
+        copies = None if copy_predictions is None else _unshuffle(copy_predictions, self.copy_order)
+        return Predictions(ordered[: self.validation], ordered[self.validation :], copies)
 
     def source(self, position: int) -> int:
-        """Which original (index into validation then test images) `images[position]` shows."""
-        item = int(self.order[position])
-        originals = len(self.order) - len(self.canaries)
-        return item if item < originals else int(self.canaries[item - originals])
+        """Which original (index into validation then test images) `images[position]` is."""
+        return int(self.order[position])
+
+
+def _unshuffle(predictions: np.ndarray, order: np.ndarray) -> np.ndarray:
+    if predictions.shape != order.shape:
+        raise ValueError(f"{predictions.shape[0]} predictions for {order.shape[0]} images")
+    ordered = np.empty_like(predictions)
+    ordered[order] = predictions
+    return ordered
 
 
 def secret_seeds(submission_sha256: str, rubric_sha256: str) -> tuple[int, int]:
@@ -106,16 +108,15 @@ def _installation_key() -> bytes:
     return path.read_bytes()
 
 
-def prepare(split: MnistSplit, seeds: tuple[int, int], perturbation: Perturbation = DEFAULT, canaries: int = CANARIES) -> EvaluationSet:
-    """This run's evaluation images, from `seeds` (the noise's and the order's: `secret_seeds`)."""
+def prepare(split: MnistSplit, seeds: tuple[int, int], perturbation: Perturbation = DEFAULT) -> EvaluationSet:
+    """This run's evaluation images, from `seeds` (the noise's and the orders': `secret_seeds`)."""
     noise_seed, order_seed = seeds
-    # Two generators: learning the noise (the worker sees it, knowing the public pixels) says nothing of the order.
+    # Two generators: learning the noise (the worker sees it, knowing the public pixels) says nothing of the orders.
     noise_rng, order_rng = np.random.default_rng(noise_seed), np.random.default_rng(order_seed)
     originals = np.concatenate([split.validation_images, split.test_images])  # (V + T, 28, 28)
-    chosen = np.sort(order_rng.choice(len(originals), size=min(canaries, len(originals)), replace=False))
-    items = np.concatenate([_perturb(originals, perturbation, noise_rng), originals[chosen]])
-    order = order_rng.permutation(len(items))
-    return EvaluationSet(items[order], perturbation.kind, len(split.validation_images), chosen, order)
+    order, copy_order = order_rng.permutation(len(originals)), order_rng.permutation(len(originals))
+    copies = _perturb(originals, perturbation, noise_rng)
+    return EvaluationSet(originals[order], copies[copy_order], perturbation.kind, len(split.validation_images), order, copy_order)
 
 
 def _perturb(images: np.ndarray, p: Perturbation, rng: np.random.Generator) -> np.ndarray:

@@ -28,8 +28,8 @@ LOAD, INSPECT, TRAIN, EVALUATE, GRADER = "load", "inspect", "train", "evaluate",
 STAGES = ("start", LOAD, INSPECT, "export", TRAIN, "done")  # the only order a worker goes through them
 
 # request.json keys
-ROLE, MODE, ROOT, FILE, MODEL_CLASS, LEFT_OUT, RECIPE, EPOCHS, DEVICE = (
-    "role", "mode", "root", "file", "model_class", "left_out", "recipe", "epochs", "device")
+ROLE, MODE, ROOT, FILE, MODEL_CLASS, LEFT_OUT, RECIPE, EPOCHS, DEVICE, THREADS = (
+    "role", "mode", "root", "file", "model_class", "left_out", "recipe", "epochs", "device", "threads")
 FEATURES = "features"  # the trainer's request: {feature: [node positions]}; and the probe's answer: {feature: effect}
 RESETS = "resets"  # the trainer's request: {input position: the value its normalization statistic starts from}
 # The model worker's request: what to build the model with, as plain data (grader.results.Argument, never code):
@@ -45,7 +45,7 @@ BWRAP, NONE = "bwrap", "none"
 # Job-folder files, relative to the job folder
 REQUEST = "request.json"
 SUBMISSION = "submission"  # the model worker's copy of the files handed in
-DATA = "data"  # train_images.npy, train_labels.npy, eval_images.npy
+DATA = "data"  # DATA_FILES, each a .npy
 OUT = "out"
 EVENTS = "out/events.jsonl"  # one JSON line per stage change and per epoch
 ERROR = "out/error.json"  # {"stage", "message", "traceback"}
@@ -58,8 +58,9 @@ TYPED_GRAPH_TENSORS = "graph.safetensors"
 PROBE = "out/probe.json"  # Probe: each feature's measured effect
 ACTIVATIONS = "out/activations.json"  # Activations; the feature maps in out/feature_maps.safetensors
 FEATURE_MAPS = "out/feature_maps.safetensors"
-PREDICTIONS = "predictions"  # the one array of a predictions file
-DATA_FILES = ("train_images", "train_labels", "eval_images")
+PREDICTIONS = "predictions"  # a predictions file's classes for the evaluation images
+COPY_PREDICTIONS = "copy_predictions"  # and, after the last epoch only, for their perturbed copies
+DATA_FILES = ("train_images", "train_labels", "eval_images", "copy_images")
 
 
 def trace_files(version: int) -> tuple[str, str]:
@@ -68,7 +69,7 @@ def trace_files(version: int) -> tuple[str, str]:
 
 
 def predictions_file(epoch: int) -> str:
-    """Class predictions for the evaluation images after `epoch` (0: untrained)."""
+    """Class predictions for the evaluation images after `epoch` (0: untrained), and for the copies after the last."""
     return f"out/predictions_{epoch}.safetensors"
 
 

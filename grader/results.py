@@ -121,19 +121,19 @@ class Training:
 
 @dataclass(frozen=True)
 class PerturbationEffect:
-    """How much better the trained model is on exact public pixels than on the perturbed images it is graded on."""
+    """How much better the trained model is on the exact public images it is graded on than on their perturbed copies."""
 
-    kind: str  # the perturbation of the graded images (grader.evaluation_set.Perturbation.kind)
-    canaries: int  # images sent twice: with their exact public pixels and perturbed
-    canary_accuracy: float  # percent, last epoch, on the exact copies
-    perturbed_accuracy_on_canaries: float  # percent, last epoch, on the same images perturbed
+    kind: str  # the perturbation of the copies (grader.evaluation_set.Perturbation.kind)
+    canaries: int  # images sent twice, after the last epoch: with their exact public pixels and perturbed (every evaluation image)
+    canary_accuracy: float  # percent, last epoch, on the exact images
+    perturbed_accuracy_on_canaries: float  # percent, last epoch, on their perturbed copies
     effect_points: float  # canary_accuracy - perturbed_accuracy_on_canaries; an honest model: about 0
     threshold_points: float  # above this the model is flagged answers_looked_up (a floor, or 3 standard errors)
 
 
 @dataclass(frozen=True)
 class Metrics:
-    validation_accuracy: float | None  # percent, at the last epoch, on the perturbed images; the mean when several seeds ran
+    validation_accuracy: float | None  # percent, at the last epoch, on the exact images; the mean when several seeds ran
     test_accuracy: float | None
     accuracy_before_training: float | None  # validation accuracy of the untrained model
     perturbation: PerturbationEffect | None = None  # None when nothing was trained
@@ -238,8 +238,15 @@ class Environment:
     device: str
     isolation: str  # bwrap | process | none (grader.sandbox.isolation's BWRAP, PROCESS, NONE)
     seed: int  # the first run's; the others are seed + 1, ...
-    cpu: str = ""  # the processor's name: grades are identical on the same kind of machine (grader.numerics)
+    cpu: str = ""  # the processor's name: with the device line, the kind of machine whose arithmetic trained it (grader.numerics)
     machine: str = ""  # x86_64, aarch64, ...
+
+    @property
+    def machine_kind(self) -> str:
+        """What every report names as where a grade was computed: the device line (threads and kernels, or the GPU)
+        and, on a CPU, the processor."""
+        cpu = f" on {self.cpu}" if self.cpu and self.device.startswith("cpu") else ""
+        return f"{self.device or 'no training'}{cpu}"
 
 
 @dataclass(frozen=True)

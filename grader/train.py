@@ -31,6 +31,7 @@ class EpochResult:
     first_loss: float | None  # epoch 1: the very first batch's loss, before any step (about ln 10 = 2.3 when untrained)
     predictions: np.ndarray  # (M,) int64 class per evaluation image
     seconds: float
+    copy_predictions: np.ndarray | None = None  # (C,) int64 class per perturbed copy: after the last epoch only
 
 
 def resolve_device(requested: str) -> torch.device:
@@ -115,12 +116,14 @@ def train(
     train_images: np.ndarray,  # (N, 28, 28) uint8
     train_labels: np.ndarray,  # (N,) uint8
     eval_images: np.ndarray,  # (M, 28, 28) uint8, unlabeled
+    copy_images: np.ndarray,  # (C, 28, 28) uint8, unlabeled: predicted after the last epoch only
     recipe: Recipe,
     epochs: int,
     device: torch.device,
     on_epoch: Callable[[EpochResult], None],
 ) -> None:
-    """Train `model` in place with the recipe; report predictions on eval_images before and after each epoch."""
+    """Train `model` in place with the recipe; report predictions on eval_images before and after each epoch, and on
+    copy_images after the last."""
     generator = torch.Generator(device=device).manual_seed(recipe.seed)
     pixels = torch.from_numpy(train_images).to(device).float().div(255).unsqueeze(1)  # (N, 1, 28, 28) in [0, 1]
     memory_format = choose_memory_format(model.to(device), normalize(torch.from_numpy(train_images[:2]).to(device)))
@@ -147,4 +150,7 @@ def train(
             scheduler.step()
             losses[step] = loss.detach()  # no .item(): a GPU sync per step would cost more than the step
         first = losses[0].item() if epoch == 1 else None  # shipped weights show here too, even if hidden from epoch 0
-        on_epoch(EpochResult(epoch, losses.mean().item(), first, predict(model, evaluation), time.perf_counter() - start))
+        copies = None
+        if epoch == epochs and len(copy_images):  # the perturbed copies, against answers looked up
+            copies = predict(model, normalize(torch.from_numpy(copy_images).to(device)).contiguous(memory_format=memory_format))
+        on_epoch(EpochResult(epoch, losses.mean().item(), first, predict(model, evaluation), time.perf_counter() - start, copies))

@@ -83,9 +83,24 @@ def test_arrays_of_plain_numeric_dtypes_come_back(tmp_path):
 def test_predictions_are_one_class_per_image(tmp_path, predictions):
     save_file({P.PREDICTIONS: predictions}, tmp_path / "p.safetensors")
     with pytest.raises(BadWorkerData, match="predictions must be 3 integers"):
-        read_predictions(tmp_path / "p.safetensors", 3)
+        read_predictions(tmp_path / "p.safetensors", 3, 0)
     save_file({P.PREDICTIONS: np.array([9, 0, 3], np.uint8)}, tmp_path / "p.safetensors")
-    assert read_predictions(tmp_path / "p.safetensors", 3).tolist() == [9, 0, 3]
+    assert read_predictions(tmp_path / "p.safetensors", 3, 0)[0].tolist() == [9, 0, 3]
+
+
+def test_the_last_epoch_holds_predictions_for_the_copies_too_and_no_other_array(tmp_path):
+    path = tmp_path / "p.safetensors"
+    save_file({P.PREDICTIONS: np.array([9, 0, 3]), P.COPY_PREDICTIONS: np.array([1, 2])}, path)
+    predictions, copies = read_predictions(path, 3, 2)
+    assert predictions.tolist() == [9, 0, 3] and copies.tolist() == [1, 2]
+    with pytest.raises(BadWorkerData, match="must hold predictions, not copy_predictions, predictions"):
+        read_predictions(path, 3, 0)  # copies before the last epoch: the worker is not following the protocol
+    save_file({P.PREDICTIONS: np.array([9, 0, 3])}, path)
+    with pytest.raises(BadWorkerData, match="must hold copy_predictions and predictions"):
+        read_predictions(path, 3, 2)
+    save_file({P.PREDICTIONS: np.array([9, 0, 3]), P.COPY_PREDICTIONS: np.array([1, 12])}, path)
+    with pytest.raises(BadWorkerData, match="copy_predictions must be 2 integers"):
+        read_predictions(path, 3, 2)
 
 
 def test_events_are_read_line_by_line_and_a_bad_line_is_the_stage_s_error(tmp_path):

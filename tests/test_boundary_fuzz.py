@@ -46,7 +46,7 @@ def worker_job(tmp_path_factory) -> Path:
     (job / P.SUBMISSION).mkdir()
     shutil.copy(SUBMISSION, job / P.SUBMISSION / SUBMISSION.name)
     request = {P.ROLE: P.MODEL, P.MODE: P.CHECK, P.ROOT: str(job / P.SUBMISSION), P.FILE: SUBMISSION.name, P.MODEL_CLASS: "Net",
-               P.LEFT_OUT: [], P.RECIPE: dataclasses.asdict(load_rubric(DEFAULT_RUBRIC).recipe), P.EPOCHS: 0, P.DEVICE: "cpu"}
+               P.LEFT_OUT: [], P.RECIPE: dataclasses.asdict(load_rubric(DEFAULT_RUBRIC).recipe), P.EPOCHS: 0, P.DEVICE: "cpu", P.THREADS: 1}
     (job / P.REQUEST).write_text(json.dumps(request))
     subprocess.run([sys.executable, "-c", "import sys; from grader.workers.process import main; main(sys.argv[1])", str(job)],
                    cwd=job / P.SUBMISSION, check=True, timeout=300)

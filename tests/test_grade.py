@@ -49,6 +49,21 @@ def test_grading_twice_gives_identical_metrics(seed004_grade, mnist_dir):
     assert "answers_looked_up" not in [f.id for f in again.inspection.flags]
 
 
+def test_two_installations_with_different_keys_give_the_same_accuracies(seed004_grade, mnist_dir, tmp_path, monkeypatch):
+    """Each installation's key makes its own secret orders and noise; the accuracies are the exact images'."""
+    grades = []
+    for installation in ("laptop", "instructor"):
+        monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / installation))
+        grades.append(api.grade(SEED004, data_dir=mnist_dir, epochs=1, train_limit=600, cores=1))
+    keys = [(tmp_path / i / "grader" / "evaluation.key").read_bytes() for i in ("laptop", "instructor")]
+    assert keys[0] != keys[1]
+
+    def accuracies(g):
+        return [(r.validation_accuracy, r.test_accuracy) for r in g.training.history], g.metrics.validation_accuracy, g.metrics.test_accuracy
+
+    assert accuracies(grades[0]) == accuracies(grades[1]) == accuracies(seed004_grade)
+
+
 def test_the_json_report_records_the_perturbations_effect(seed004_grade):
     report = json.loads(json_report.render(seed004_grade))
     assert set(report["perturbation"]) == {"kind", "canaries", "canary_accuracy", "perturbed_accuracy_on_canaries",

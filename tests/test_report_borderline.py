@@ -2,6 +2,7 @@
 
 import base64
 import csv
+import dataclasses
 import io
 import json
 import xml.etree.ElementTree as ET
@@ -59,3 +60,28 @@ def test_a_grade_one_run_decided_says_nothing_of_seeds():
     assert report["borderline"] is False
     assert "BORDERLINE" not in terminal_text(grade) and "BORDERLINE" not in markdown.render(grade)
     assert "BORDERLINE" not in html.render(grade)
+
+
+@pytest.mark.parametrize("kind", ["", "borderline"])
+def test_every_format_names_the_machine_kind_and_says_the_instructors_run_is_the_grade(kind):
+    grade = make_grade(kind)
+    where = f"Trained on {grade.environment.machine_kind}"
+    decided = "3 seeds decide by their mean"
+    for page in (terminal_text(grade), markdown.render(grade), unescape(html.render(grade))):
+        flat = " ".join(page.split())
+        assert where in flat and "The instructor's run is the grade" in flat
+        assert (decided in flat) == (kind == "borderline")
+    scope = json.loads(gradescope.render(grade))
+    assert where in next(t["output"] for t in scope["tests"] if t["name"] == "accuracy")
+    assert where not in next(t["output"] for t in scope["tests"] if t["name"] == "parameters")  # a structural criterion trains nothing
+    assert json_report.to_dict(grade)["environment"]["machine_kind"] == grade.environment.machine_kind
+    properties = {p.get("name"): p.get("value") for p in ET.fromstring(junit.render(grade)).iter("property")}
+    assert properties["machine_kind"] == grade.environment.machine_kind
+
+
+def test_a_check_says_it_is_a_self_check_and_names_no_machine():
+    grade = dataclasses.replace(make_grade(), mode="check", training=None)
+    for page in (terminal_text(grade), markdown.render(grade), unescape(html.render(grade))):
+        flat = " ".join(page.split())
+        assert "A self-check of the structure" in flat and "come from the instructor's training run" in flat
+        assert "Trained on" not in flat

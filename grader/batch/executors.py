@@ -13,7 +13,7 @@ from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from grader import api, numerics
+from grader import api
 from grader import protocol as P
 from grader.data import MnistSplit
 from grader.errors import SubmissionNotFound, UsageError
@@ -86,12 +86,12 @@ def run_ray(jobs: list[Job], rubric: Rubric, address: str | None, gpu_fraction: 
         raise UsageError("--executor ray needs Ray: pip install '.[ray]'") from None
     ray.init(address=address, ignore_reinit_error=True, include_dashboard=False, log_to_driver=False)
     has_gpu = ray.cluster_resources().get("GPU", 0) > 0
-    remote = ray.remote(num_cpus=numerics.THREADS, num_gpus=gpu_fraction if has_gpu else 0)(_ray_task)
+    remote = ray.remote(num_cpus=1, num_gpus=gpu_fraction if has_gpu else 0)(_ray_task)
     rubric_bytes = Path(rubric.path).read_bytes()
     refs = {}
     for job in jobs:
         on_start(job)
-        task = remote.options(num_cpus=job.cores * numerics.THREADS)  # a second-pass job trains its seeds side by side
+        task = remote.options(num_cpus=job.cores)  # one thread a run; a second-pass job trains its seeds side by side
         refs[task.remote(job, _pack(Path(job.path)), rubric_bytes, "auto" if has_gpu else "cpu")] = job
     pending = list(refs)
     while pending:

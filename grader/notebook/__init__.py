@@ -41,7 +41,7 @@ def grade(model, rubric=None, model_class: str = "", epochs: int | None = None, 
     `model`: the class, a function that builds the model (`lambda: Net(10)`), or a path: each training seed builds it
     afresh, as the instructor's grader does. `epochs` (at most the rubric's) and `train_limit` (training images) make a
     quick, provisional run. `data_dir`: a folder with the four MNIST IDX files (default: $MNIST_DIR, then the grader's
-    cache, then a download). `cores`: how many seeds of a borderline grade train side by side.
+    cache, then a download). `cores`: the CPU cores training may use (default: every core; grader.api.grade).
     """
     from grader import api
     from grader.notebook import progress as live

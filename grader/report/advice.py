@@ -40,8 +40,8 @@ FLAG_ADVICE = {
                              "remove them. Only normalization statistics are free.",
     "unused_result": "Use the layer's output: assign it (`x = self.drop(x)`) so it feeds what `forward` returns; a result "
                      "that is thrown away does not count.",
-    "answers_looked_up": "Let the network recognize the digits: a table of answers keyed by the public images' pixels (or "
-                         "their position) only ever matches the grader's unperturbed copies, never the images it grades.",
+    "answers_looked_up": "Let the network recognize the digits: a table of answers keyed by the public images' pixels "
+                         "misses their perturbed copies, which the grader compares, and the flag scores the grade 0.",
     "pretrained_weights": "Submit the model untrained: the grade comes from the rubric's own training run from a fresh "
                           "initialization. Remove any `torch.load` or `load_state_dict` from the model's constructor.",
 }
@@ -134,6 +134,21 @@ def seeds_text(grade) -> str:
             f"(mean {val:.2f} ± {val_sd:.2f}), test mean {test:.2f} ± {test_sd:.2f} (± one standard deviation)")
 
 
+def machine_text(grade) -> str:
+    """Where the numbers were computed, and what that means for them, for every report; "" when nothing ran."""
+    if grade.mode == P.CHECK and not grade.error:
+        return ("A self-check of the structure: the accuracy points, and the grade, come from the instructor's "
+                "training run (grader grade).")
+    if not grade.training or grade.error:
+        return ""
+    borderline = (f" This close to the threshold that can decide the criterion either way, which is why {len(grade.training.runs)} "
+                  f"seeds decide by their mean, whose spread is a third smaller than one run's."
+                  if grade.borderline and not grade.training.pending_runs else "")
+    return (f"Trained on {grade.environment.machine_kind}. Another kind of machine (another processor, thread count or a "
+            f"GPU) trains with other arithmetic, which moves a final accuracy about as much as another training seed "
+            f"does.{borderline} The instructor's run is the grade.")
+
+
 def grade_notes(grade) -> list[str]:
     """What qualifies every criterion of a grade, for the platforms that show one line per criterion: the error that
     kept it from being scored, a run that deviated from the recipe, a run without bubblewrap."""
@@ -151,4 +166,5 @@ def criterion_text(grade, criterion, separator: str) -> str:
     """One criterion as a platform's test shows it: the grade's notes, the criterion's detail and, for a borderline
     criterion, how the seeds decided (or will)."""
     seeds = seeds_text(grade) if criterion.borderline else ""
-    return separator.join(grade_notes(grade) + [criterion.detail] + ([seeds] if seeds else []))
+    machine = machine_text(grade) if criterion.metric else ""
+    return separator.join(grade_notes(grade) + [criterion.detail] + [text for text in (seeds, machine) if text])

@@ -21,7 +21,18 @@ from markupsafe import Markup
 
 from grader import __version__
 from grader.report import templates
-from grader.report.advice import CRITERION_ADVICE, FLAG_ADVICE, STAGE_ADVICE, TRAINED_BY_WORDS, blame, commands, model_text, seeds_text, self_check_text
+from grader.report.advice import (
+    CRITERION_ADVICE,
+    FLAG_ADVICE,
+    STAGE_ADVICE,
+    TRAINED_BY_WORDS,
+    blame,
+    commands,
+    machine_text,
+    model_text,
+    seeds_text,
+    self_check_text,
+)
 from grader.report.charts import figure, svg
 from grader.results import Diagnostics, FeatureMaps, Grade
 from grader.rubric import load_rubric
@@ -53,7 +64,7 @@ def _context(grade: Grade, diagnostics: bool) -> dict:
         grader_version=__version__,
         stage_advice=STAGE_ADVICE.get(grade.error.stage, "") if grade.error else "",
         blame=blame(grade.error) if grade.error else "", model_text=model_text(grade), trained_by_words=TRAINED_BY_WORDS,
-        seeds_text=seeds_text(grade), self_check_text=self_check_text(grade), commands=commands(grade),
+        seeds_text=seeds_text(grade), self_check_text=self_check_text(grade), commands=commands(grade), machine_text=machine_text(grade),
     )
 
 

@@ -56,7 +56,7 @@ def _fields(grade: Grade) -> dict:
         "seeds": _seeds(training),
         "provisional": bool(grade.provisional),
         "provisional_reasons": list(grade.provisional),
-        "environment": dataclasses.asdict(grade.environment),
+        "environment": _environment(grade),
         "error": dataclasses.asdict(grade.error) if grade.error else None,
         "parameters": {k: v for k, v in dataclasses.asdict(inspection.parameters).items()} if inspection else None,
         "architecture": dataclasses.asdict(arch) if arch else None,
@@ -90,7 +90,7 @@ def provenance(grade: Grade) -> dict:
             "borderline": grade.borderline, "pending_runs": training.pending_runs if training else 0,
             "seeds": [r.seed for r in training.runs] if training else [],
             "submission_sha256": grade.submission_sha256, "rubric_sha256": grade.rubric_sha256, "rubric_title": grade.rubric_title,
-            "environment": dataclasses.asdict(grade.environment)}
+            "environment": _environment(grade)}
 
 
 NOT_BORDERLINE, BORDERLINE, PENDING = "no", "yes", "pending"  # a report's borderline state, in gradebook.csv's words
@@ -120,3 +120,7 @@ def _seeds(training) -> dict | None:
 
 def render(grade: Grade) -> str:
     return json.dumps(to_dict(grade), indent=2, allow_nan=False)
+
+
+def _environment(grade: Grade) -> dict:
+    return {**dataclasses.asdict(grade.environment), "machine_kind": grade.environment.machine_kind}

@@ -29,7 +29,8 @@ def render(grade: Grade) -> str:
                         ("borderline", str(grade.borderline).lower()), ("seeds", seeds_text(grade)),
                         ("submission", grade.submission_path), ("submission_sha256", grade.submission_sha256),
                         ("rubric", grade.rubric_path), ("rubric_sha256", grade.rubric_sha256), ("grader_version", __version__),
-                        ("device", grade.environment.device), ("cpu", grade.environment.cpu), ("seed", str(grade.environment.seed)),
+                        ("device", grade.environment.device), ("machine_kind", grade.environment.machine_kind),
+                        ("cpu", grade.environment.cpu), ("seed", str(grade.environment.seed)),
                         ("isolation", grade.environment.isolation), ("flags", ";".join(f.id for f in grade.flags))):
         ET.SubElement(properties, "property", name=name, value=_clean(value))
     classname = _clean(f"grader.{grade.mode}.{grade.submission_path}")

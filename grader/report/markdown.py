@@ -27,6 +27,8 @@ def render(grade: Grade) -> str:
     parts.append(_criteria(grade))
     if seeds := advice.seeds_text(grade):
         parts.append(f"> {'⚖️ **BORDERLINE**: ' if grade.borderline else ''}{escape(seeds)}")
+    if machine := advice.machine_text(grade):
+        parts.append(f"> {escape(machine)}")
     if grade.inspection:
         parts.append(_model(grade))
     if grade.flags:

@@ -17,7 +17,7 @@ from __future__ import annotations
 import json
 
 from grader import protocol as P
-from grader.report.advice import STAGE_ADVICE, STAGE_WORDS, criterion_text, points_text, qualifiers, seeds_text
+from grader.report.advice import STAGE_ADVICE, STAGE_WORDS, criterion_text, machine_text, points_text, qualifiers, seeds_text
 from grader.report.json import finite, provenance
 from grader.report.markdown import OUTPUT_CHARS, TRACEBACK_CHARS
 from grader.results import Grade
@@ -54,6 +54,8 @@ def _message(grade: Grade) -> str:
         lines.append("PROVISIONAL: this run deviates from the rubric's recipe (" + "; ".join(grade.provisional) + "). Its numbers are not the grade.")
     if seeds := seeds_text(grade):
         lines.append(seeds)
+    if machine := machine_text(grade):
+        lines.append(machine)
     lines += [f"⚑ {f.id}: {f.message}" for f in grade.flags]
     return "\n".join(lines)
 

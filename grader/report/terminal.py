@@ -13,7 +13,7 @@ from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
 
-from grader.report.advice import STAGE_WORDS, TRAINED_BY_WORDS, model_text, points_text, seeds_text, self_check_text
+from grader.report.advice import STAGE_WORDS, TRAINED_BY_WORDS, machine_text, model_text, points_text, seeds_text, self_check_text
 from grader.results import Grade
 
 YES, NO = "[green]yes[/]", "[red]no[/]"
@@ -36,6 +36,8 @@ def render(grade: Grade, console: Console, verbose: bool = False) -> None:
     console.print(_criteria(grade))
     if seeds := seeds_text(grade):
         console.print(Text(("BORDERLINE: " if grade.borderline else "") + seeds, style="bold yellow" if grade.borderline else ""))
+    if machine := machine_text(grade):
+        console.print(Text(machine, style="yellow" if grade.borderline else "dim"))
     inspection = grade.inspection
     if inspection:
         console.print(_model(grade))

@@ -83,6 +83,7 @@ class EpochOutput:
     first_loss: float | None  # epoch 1: the loss of the first batch, before any optimizer step
     seconds: float  # training time since the start of epoch 1
     predictions: np.ndarray  # (M,) int64, checked
+    copy_predictions: np.ndarray | None = None  # (C,) int64, checked: after the last epoch only
 
 
 @dataclass(frozen=True)
@@ -116,11 +117,12 @@ class TrainerInput:
 
 @dataclass(frozen=True)
 class TrainingData:
-    """What the worker may see: training images with labels, evaluation images without."""
+    """What the worker may see: training images with labels, evaluation images and their perturbed copies without."""
 
     train_images: np.ndarray
     train_labels: np.ndarray
     eval_images: np.ndarray
+    copy_images: np.ndarray
 
 
 def run_worker(
@@ -196,7 +198,7 @@ def _run_confined(job, workdir: Path, request, limits, data, on_epoch, applied: 
 
     trainer, grading = request[P.ROLE] == P.TRAINER, request[P.MODE] == P.GRADE
     epochs_at_most = request.get(P.EPOCHS, 0) if grading else 0
-    cpu_seconds = int((limits.load_seconds + 2 * limits.inspect_seconds + (epochs_at_most + 1) * limits.epoch_seconds) * numerics.THREADS) + 60
+    cpu_seconds = int((limits.load_seconds + 2 * limits.inspect_seconds + (epochs_at_most + 1) * limits.epoch_seconds) * request[P.THREADS]) + 60
     rlimits = {"RLIMIT_CORE": 0, "RLIMIT_CPU": cpu_seconds, "RLIMIT_DATA": int(limits.memory_gb * (1 << 30)),
                "RLIMIT_FSIZE": 512 << 20, "RLIMIT_NOFILE": 1024}
     if conf.uid is not None:  # a uid of its own: the kernel counts exactly this job's processes
@@ -207,7 +209,7 @@ def _run_confined(job, workdir: Path, request, limits, data, on_epoch, applied: 
         rlimits["DUMPABLE"] = 0  # read the job marker in the environment of a setsid() descendant that kept it
     env = {"PATH": "/usr/local/bin:/usr/bin:/bin", "HOME": str(home), "TMPDIR": str(job / "tmp"),
            "LANG": "C.UTF-8", "LC_ALL": "C.UTF-8", "PYTHONHASHSEED": "0", "PYTHONDONTWRITEBYTECODE": "1",
-           **numerics.worker_environment(), "MPLBACKEND": "Agg",
+           **numerics.worker_environment(request[P.THREADS]), "MPLBACKEND": "Agg",
            "GRADER_JOB": job.name}  # inherited by every descendant: how the kill finds those that left the group
     if "CUDA_VISIBLE_DEVICES" in os.environ:
         env["CUDA_VISIBLE_DEVICES"] = os.environ["CUDA_VISIBLE_DEVICES"]
@@ -218,7 +220,7 @@ def _run_confined(job, workdir: Path, request, limits, data, on_epoch, applied: 
     command = confine.launch_command(command, conf)
 
     started = time.monotonic()
-    images = len(data.eval_images) if data is not None else 0
+    images = (len(data.eval_images), len(data.copy_images)) if data is not None else (0, 0)
     with open(job / "output.txt", "w+b") as output, open(grader_end, "wb"):  # closed by exit or death: the worker's cue
         with open(lifeline, "rb"):  # the worker holds its own copy
             process = subprocess.Popen(command, cwd=workdir, env=env, stdin=subprocess.DEVNULL, pass_fds=(lifeline,),
@@ -291,7 +293,7 @@ class _Watch:
     An event or predictions file that is not what it must be stops the watch (`bad`).
     """
 
-    def __init__(self, job: Path, limits: Limits, on_epoch, images: int, epochs: int,
+    def __init__(self, job: Path, limits: Limits, on_epoch, images: tuple[int, int], epochs: int,
                  on_deadline: Callable[[float], None] = lambda t: None, disk_check: Callable[[], str] = lambda: ""):
         self.job, self.limits, self.on_epoch, self.images = job, limits, on_epoch, images
         self.on_deadline, self.disk_check, self._disk_checked = on_deadline, disk_check, 0.0
@@ -356,10 +358,12 @@ class _Watch:
         self.done = stage == "done"
         if event.device is not None:
             self.device, self.torch_version = event.device[:100], (event.torch or "")[:40]
-        if stage == "train" and self.images and event.epoch == len(self.epochs):  # check runs train nothing
+        if stage == "train" and self.images[0] and event.epoch == len(self.epochs):  # check runs train nothing
             epoch = len(self.epochs)
-            predictions = boundary.read_predictions(self.job / P.predictions_file(epoch), self.images)
-            result = EpochOutput(epoch, event.train_loss, event.first_loss, event.seconds or 0.0, predictions)
+            images, copies = self.images
+            predictions, copy_predictions = boundary.read_predictions(self.job / P.predictions_file(epoch), images,
+                                                                      copies if epoch == self.epochs_expected - 1 else 0)
+            result = EpochOutput(epoch, event.train_loss, event.first_loss, event.seconds or 0.0, predictions, copy_predictions)
             self.epochs.append(result)
             self.since = time.monotonic()  # each epoch has its own limit
             self.on_epoch(result)

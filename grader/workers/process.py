@@ -36,7 +36,7 @@ def main(job_dir: str) -> None:
         from grader import numerics, train
         from grader.workers import model, trainer
 
-        numerics.pin_torch(torch)
+        numerics.pin_torch(torch, request[P.THREADS])
         device = train.resolve_device(request[P.DEVICE])
         enter("load" if request[P.ROLE] == P.MODEL else "train", device=train.describe_device(device), torch=str(torch.__version__))
         if request[P.ROLE] == P.TRAINER:

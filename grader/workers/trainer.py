@@ -68,10 +68,12 @@ def train_and_report(job: Path, model, recipe, request: dict, device, enter) -> 
     torch.manual_seed(recipe.seed)  # dropout draws from the global generator: same start for every run
 
     def report(result) -> None:
-        save_file({P.PREDICTIONS: result.predictions}, job / P.predictions_file(result.epoch))
+        copies = {} if result.copy_predictions is None else {P.COPY_PREDICTIONS: result.copy_predictions}
+        save_file({P.PREDICTIONS: result.predictions, **copies}, job / P.predictions_file(result.epoch))
         enter("train", epoch=result.epoch, train_loss=result.train_loss, first_loss=result.first_loss, seconds=result.seconds)
 
-    train.train(model, arrays["train_images"], arrays["train_labels"], arrays["eval_images"], recipe, request[P.EPOCHS], device, report)
+    train.train(model, arrays["train_images"], arrays["train_labels"], arrays["eval_images"], arrays["copy_images"], recipe,
+                request[P.EPOCHS], device, report)
 
 
 def profile_images(job: Path, device):

@@ -1,0 +1,117 @@
+"""Benchmark: the machine as a source of spread. The same model from the same seed, trained with the rubric's whole
+recipe under each arithmetic this project can meet, against the spread from seed to seed.
+
+    MNIST_DIR=../shared/mnist python bench/machine_spread.py --jobs 2 --out machine_spread.jsonl \
+        reference/model.py submissions/seed002_plain_fc_16614.py submissions/seed004_gap_8440.py
+
+The arithmetics: the grader's pin at one thread (a batch worker), the pin at two threads (a single grade on two
+cores), the pin with oneDNN off (torch's own convolutions: another family of kernels, as another processor has), and
+a GPU when there is one. Each run is a fresh process (the environment must be set before torch loads) training the
+model with the grader's trainer (grader.train) for the rubric's epochs, then predicting the exact validation and test
+images. `--jobs` runs that many side by side: the numbers do not depend on it (each run's arithmetic is its own),
+only the time does. The seed-to-seed spread beside it is the reference's recorded five seeds
+(reference/results.json, one arithmetic). Only for models you trust: their code runs in the child process.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+from concurrent.futures import ThreadPoolExecutor
+
+from grader import api, numerics
+
+CHILD = """
+import contextlib, io, json, sys, time, numpy as np, torch
+from grader import data as mnist, numerics, train
+from grader.evaluate import accuracy
+from grader.load import choose_model, resolve_submission
+from grader.load.importer import import_model_class
+from grader.rubric import DEFAULT_RUBRIC, load_rubric
+path, threads, onednn, device, epochs = sys.argv[1], int(sys.argv[2]), sys.argv[3] == "1", torch.device(sys.argv[4]), int(sys.argv[5])
+numerics.pin_torch(torch, threads)
+torch.backends.mkldnn.enabled = onednn
+recipe = load_rubric(DEFAULT_RUBRIC).recipe
+split = mnist.load_split(mnist.find_mnist(None), recipe.split)
+submission = resolve_submission(path)
+choice = choose_model(submission)
+with contextlib.redirect_stdout(io.StringIO()):
+    cls = import_model_class(submission.root, choice.file, choice.model_class)[0]
+    torch.manual_seed(recipe.seed)
+    model = cls()
+torch.manual_seed(recipe.seed)
+start = time.perf_counter()
+train.train(model, split.train_images, split.train_labels, split.validation_images[:8], split.validation_images[:0], recipe,
+            epochs or recipe.epochs, device, lambda e: None)
+seconds = time.perf_counter() - start
+predicted = train.predict(model, train.normalize(torch.from_numpy(np.concatenate([split.validation_images, split.test_images])).to(device)))
+v = len(split.validation_labels)
+print(json.dumps({"validation_accuracy": accuracy(predicted[:v], split.validation_labels),
+                  "test_accuracy": accuracy(predicted[v:], split.test_labels), "seconds": seconds,
+                  "device": train.describe_device(device)}))
+"""
+
+
+def arithmetics() -> list[tuple[str, int, bool, str]]:
+    """(name, threads, oneDNN on, device) of each arithmetic to try on this machine."""
+    found = [("pin, 1 thread (a batch worker)", 1, True, "cpu"), ("pin, 2 threads (a single grade on 2 cores)", 2, True, "cpu"),
+             ("pin, 1 thread, oneDNN off (other convolution kernels)", 1, False, "cpu")]
+    import torch
+
+    if torch.cuda.is_available():
+        found.append((f"GPU ({torch.cuda.get_device_name(0)})", 1, True, "cuda"))
+    return found
+
+
+def train_once(path: str, threads: int, onednn: bool, device: str, epochs: int) -> dict:
+    clean = {k: v for k, v in os.environ.items() if k not in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", *numerics.KERNEL_CAPS)}
+    out = subprocess.run([sys.executable, "-c", CHILD, path, str(threads), "1" if onednn else "0", device, str(epochs)],
+                         env={**clean, **numerics.worker_environment(threads)}, capture_output=True, text=True, check=True).stdout
+    return json.loads(out.splitlines()[-1])
+
+
+def spread(values: list[float]) -> str:
+    sd = statistics.stdev(values) if len(values) > 1 else 0.0
+    return f"range {max(values) - min(values):.2f}, standard deviation {sd:.3f}"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("models", nargs="+")
+    parser.add_argument("--jobs", type=int, default=1, help="runs side by side")
+    parser.add_argument("--out", help="append each run as a JSON line to this file")
+    parser.add_argument("--epochs", type=int, default=0, help="fewer than the rubric's, for a quick look (default: the rubric's)")
+    args = parser.parse_args()
+    runs = [(model, *a) for model in args.models for a in arithmetics()]
+    print(f"{len(runs)} runs of the whole recipe on {numerics.cpu_model()}, {os.cpu_count()} cores, {args.jobs} side by side", flush=True)
+
+    def run(job):
+        model, name, threads, onednn, device = job
+        result = {"model": model, "arithmetic": name, **train_once(model, threads, onednn, device, args.epochs)}
+        if args.out:
+            with open(args.out, "a") as f:
+                f.write(json.dumps(result) + "\n")
+        print(f"  {model}, {name}: {result['validation_accuracy']:.2f} / {result['test_accuracy']:.2f} ({result['seconds']:.0f} s)", flush=True)
+        return result
+
+    with ThreadPoolExecutor(max_workers=args.jobs) as pool:
+        results = list(pool.map(run, runs))
+    print("\n| model | arithmetic | validation % | test % |\n| --- | --- | ---: | ---: |")
+    for r in results:
+        print(f"| `{r['model']}` | {r['arithmetic']} | {r['validation_accuracy']:.2f} | {r['test_accuracy']:.2f} |")
+    print()
+    for model in args.models:
+        values = [r["validation_accuracy"] for r in results if r["model"] == model]
+        print(f"{model}: validation across arithmetics: {spread(values)}")
+    reference = json.loads(api.REFERENCE_RESULTS.read_text())
+    if not reference["provisional"]:
+        seeds = [r["validation_accuracy"] for r in reference["runs"]]
+        print(f"the reference's recorded seeds ({len(seeds)}, {reference['runs'][0].get('machine_kind', '')}): validation {spread(seeds)}")
+
+
+if __name__ == "__main__":
+    main()
