@@ -32,7 +32,7 @@ from grader.graph import format as fmt
 from grader.inspect import build_inspection, with_effects, with_graph
 from grader.inspect.cost import mflops_per_image
 from grader.inspect.graph import read_graph
-from grader.load import LoadError, ModelChoice, choose_model, resolve_submission
+from grader.load import LoadError, ModelChoice, Submission, choose_model, resolve_submission
 from grader.results import Diagnostics, Environment, EpochRecord, Flag, Grade, Inspection, Metrics, Reference, SeedRun, StageError, Training, isolation_flags
 from grader.rubric import DEFAULT_RUBRIC, Limits, Rubric, load_rubric
 from grader.sandbox.isolation import resolve as resolve_isolation
@@ -48,6 +48,20 @@ _NO_METRICS = Metrics(None, None, None)
 
 
 @dataclasses.dataclass(frozen=True)
+class InSession(Submission):
+    """A model object from the student's own Python session (a notebook's `grader.check(Net)`: grader.notebook), graded
+    as a submission: `choice` stands for the loading rule's, and `model_run(request)` gives what the model worker gives
+    for that request (the trace and the exported graph, read through grader.boundary), made in that session. From the
+    graph on, everything is the usual path."""
+
+    choice: ModelChoice
+    model_run: Callable[[dict], WorkerRun]
+
+    def __str__(self) -> str:
+        return self.path
+
+
+@dataclasses.dataclass(frozen=True)
 class Progress:
     """One finished epoch, for live progress displays."""
 
@@ -59,7 +73,7 @@ class Progress:
     seed: int = 0  # which training run (several train side by side when a grade is borderline)
 
 
-def check(path: str | Path, rubric: Rubric | None = None, model_class: str = "", isolation: str = "auto") -> Grade:
+def check(path: str | Path | InSession, rubric: Rubric | None = None, model_class: str = "", isolation: str = "auto") -> Grade:
     """Load, inspect and score the structural criteria of a submission, without training. Raises UsageError alone: the
     submission's faults and the grader's own bugs are graded errors."""
     rubric = rubric or load_rubric(DEFAULT_RUBRIC)
@@ -67,7 +81,7 @@ def check(path: str | Path, rubric: Rubric | None = None, model_class: str = "",
 
 
 def grade(
-    path: str | Path,
+    path: str | Path | InSession,
     rubric: Rubric | None = None,
     model_class: str = "",
     data_dir: str | Path | None = None,
@@ -153,9 +167,9 @@ def _run(path, rubric: Rubric, model_class: str, mode: str, split: mnist.MnistSp
          device: str = "cpu", cores: int = 1, on_progress=lambda p: None, isolation: str = "auto",
          defer_borderline: bool = False, earlier: Grade | None = None) -> Grade:
     started = time.monotonic()
-    submission = resolve_submission(path)
+    submission = path if isinstance(path, InSession) else resolve_submission(path)
     try:
-        choice = choose_model(submission, model_class or rubric.model_class)
+        choice = path.choice if isinstance(path, InSession) else choose_model(submission, model_class or rubric.model_class)
     except LoadError as e:
         return failed_grade(path, rubric, mode, str(e), sha256=submission.sha256)
     if choice.tied:  # versions no signal tells apart: the one that best meets the structural criteria
@@ -211,7 +225,7 @@ def _attempt(submission, choice: ModelChoice, rubric: Rubric, mode: str, seed: i
                                                                          split.validation_labels), e.seconds, seed))
 
     try:
-        run = run_worker(submission, request, rubric.limits, training_data, report_epoch, isolation)
+        run = _model_worker(submission, request, rubric.limits, training_data, report_epoch, isolation)
     except BadWorkerData as e:  # the model worker left a file that is not what it must be: the submission's error
         return _Attempt(seed, None, None, P.EAGER, None, StageError(e.stage, str(e), ""), None, _NO_METRICS, (), None)
     inspection, trainer_input, error = _inspect(run, rubric.limits)
@@ -232,6 +246,14 @@ def _attempt(submission, choice: ModelChoice, rubric: Rubric, mode: str, seed: i
         except ValueError as e:
             error = StageError(P.EVALUATE, str(e), "")
     return _Attempt(seed, run, trained, trained_by, inspection, error, history, metrics, flags, diagnostics)
+
+
+def _model_worker(submission, request: dict, limits: Limits, data, on_epoch, isolation: str) -> WorkerRun:
+    """The model worker's run: a worker process on the submission's files, or for an object of the student's own session
+    the same typed data, made there (InSession)."""
+    if isinstance(submission, InSession):
+        return submission.model_run(request)
+    return run_worker(submission, request, limits, data, on_epoch, isolation)
 
 
 def _request(submission, recipe, mode: str, epochs: int, device: str, threads: int, model: dict) -> dict:

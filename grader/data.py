@@ -39,9 +39,10 @@ def cache_dir() -> Path:
     return Path(base) / "grader" / "mnist"
 
 
-def find_mnist(data_dir: str | Path | None = None) -> Path:
-    """The folder holding the four IDX files: --data-dir, then $MNIST_DIR, then the cache, then a download."""
-    candidates = [("--data-dir", data_dir), ("$MNIST_DIR", os.environ.get("MNIST_DIR")), ("cache", cache_dir())]
+def find_mnist(data_dir: str | Path | None = None, option: str = "--data-dir") -> Path:
+    """The folder holding the four IDX files: --data-dir, then $MNIST_DIR, then the cache, then a download. `option`: what
+    the user calls `data_dir`, for the message when none of them holds the files."""
+    candidates = [(option, data_dir), ("$MNIST_DIR", os.environ.get("MNIST_DIR")), ("cache", cache_dir())]
     for _, folder in candidates:
         if folder and (found := _folder_with_files(Path(folder))):
             return found
@@ -54,7 +55,8 @@ def find_mnist(data_dir: str | Path | None = None) -> Path:
     looked = ", ".join(f"{name} ({folder})" for name, folder in candidates if folder)
     raise DataNotFound(
         f"MNIST IDX files not found in {looked}; download: {download_error}. "
-        f"Put the four files ({', '.join(FILES.values())}, plain or .gz) in a folder and pass --data-dir or set MNIST_DIR."
+        f"Put the four files ({', '.join(FILES.values())}, plain or .gz) in a folder and pass --data-dir or set MNIST_DIR.",
+        looked, download_error,
     )
 
 

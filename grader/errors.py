@@ -1,4 +1,5 @@
-"""The grader's own errors. Only the CLI turns them into messages and exit codes.
+"""The grader's own errors. Only the CLI turns them into messages and exit codes (and a notebook shows a usage error
+as its one line).
 
 A broken submission is never one of these: it becomes a graded error in the report. Nor is a bug of the grader:
 `grader.api` grades any other exception as the failure of stage `grader`.
@@ -10,6 +11,11 @@ import signal
 class UsageError(Exception):
     """Base class: how the grader was invoked or set up (an option, a path, the rubric, the data), not a submission."""
 
+    def _render_traceback_(self) -> list[str]:
+        """How IPython shows it in a notebook cell: the one line, without the grader's frames (a usage error is a message
+        to the user, never a bug to debug)."""
+        return [f"\x1b[0;31m{type(self).__name__}\x1b[0m: {self}"]
+
 
 class RubricError(UsageError):
     """The rubric file is missing, not TOML, or has an unknown key or a wrong type."""
@@ -17,6 +23,10 @@ class RubricError(UsageError):
 
 class DataNotFound(UsageError):
     """The MNIST IDX files are not where the grader looks, and could not be downloaded."""
+
+    def __init__(self, message: str, looked: str = "", download: str = ""):
+        super().__init__(message)
+        self.looked, self.download = looked, download  # where the files were looked for, and how the download went
 
 
 class SubmissionNotFound(UsageError):

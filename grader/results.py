@@ -14,6 +14,7 @@ HIDDEN_PARAMETERS, NON_STATISTIC_BUFFERS, UNUSED_PARAMETERS = "hidden_parameters
 UNUSED_LAYER, UNUSED_RESULT, DROPOUT_INACTIVE, FEATURE_WITHOUT_EFFECT = "unused_layer", "unused_result", "dropout_inactive", "feature_without_effect"
 PROBABILITIES_OUTPUT, MODEL_CLASS_GUESSED, UNTRUSTED_TRAINING = "probabilities_output", "model_class_guessed", "untrusted_training"
 WEAK_ISOLATION = "weak_isolation"  # on every grade whose worker ran without bubblewrap
+OBJECT = "object"  # ModelChoice.rule of a model object from the student's own Python session (grader.notebook), not a file
 
 
 @dataclass(frozen=True)
@@ -210,7 +211,8 @@ class ModelChoice:
 
     file: str  # relative to the submission's folder
     model_class: str
-    rule: str  # option | imported | instantiated | defined
+    rule: str  # option | imported | instantiated | defined; OBJECT for an object of the student's session (file: where Python
+    #            says its class is defined, "" when it does not know)
     reason: str  # that step in words: "imported and instantiated by S7_3.ipynb"
     guessed: bool  # several versions of the model were left, and the documented preference picked one
     others: tuple[str, ...]  # the other candidates at the deciding step, as file:Class
@@ -306,3 +308,21 @@ class Grade:
     def points_not_run(self) -> float:
         """The points of criteria this run could not judge (accuracy, in a check)."""
         return sum(c.max_points for c in self.criteria if not c.ran)
+
+    @property
+    def self_check(self) -> bool:
+        """A self-check of an object from the student's own session (grader.check(Net) in a notebook), not of handed-in files."""
+        return self.model is not None and self.model.rule == OBJECT
+
+    # How a grade shows itself where Python shows objects; the renderers are grader.report's.
+    def _repr_html_(self) -> str:
+        """Jupyter's rich display: the HTML report's fragment (grader.report.html.fragment)."""
+        from grader.report import html
+
+        return html.fragment(self)
+
+    def __repr__(self) -> str:
+        """The terminal report, in a Python shell (and as a notebook's plain-text fallback)."""
+        from grader.report import terminal
+
+        return terminal.text(self)

@@ -277,3 +277,33 @@ def test_cli_writes_the_html_report_of_a_real_check(tmp_path):
     assert cli.main(["check", "submissions/seed004_gap_8440.py", "--html", str(out)]) == 0
     page = out.read_text()
     assert "seed004_gap_8440.py" in page and "convblock1.0" in page and set(SECTIONS) <= set(headings(page))
+
+
+# --- the fragment a notebook cell shows (Grade._repr_html_) -------------------------------------------
+
+def test_the_fragment_is_the_pages_sections_in_one_scoped_element():
+    for kind in ("graded", "check", "error", "provisional"):
+        grade = make_grade(kind)
+        fragment = grade._repr_html_()
+        assert fragment == html.fragment(grade) and fragment.startswith(f'<div class="{html.FRAGMENT}">')
+        shown = set(headings(fragment))
+        assert {"Verdict", "What to change", "The model", "Reproducibility"} <= shown
+        assert not shown & {"Where the model goes wrong", "Inside the model"}  # the diagnostics stay in the page
+        assert ("Compared with the reference solution" in shown) == (grade.training is not None)  # the curves, for a grade
+        assert f"{grade.score:g} / {grade.max_score:g}" in fragment
+        assert_offline(re.sub(r"<style>.*?</style>", "", fragment, flags=re.S))
+
+
+def test_the_fragments_style_reaches_nothing_outside_it():
+    css = html.scoped_style()
+    selectors = [s.strip() for block in re.findall(r"([^{}]+)\{[^{}]*\}", re.sub(r"@media[^{]+\{", "", css)) for s in block.split(",")]
+    assert len(selectors) > 50 and all(s == f".{html.FRAGMENT}" or s.startswith(f".{html.FRAGMENT} ") for s in selectors)
+    assert "@media (max-width: 900px)" in css and ".grader-report .two" in css  # the narrow layout, scoped too
+
+
+def test_a_fragment_escapes_what_the_submission_set():
+    grade = make_grade(output=EVIL, submission_path=f"student{EVIL}.py")
+    grade = dataclasses.replace(grade, inspection=dataclasses.replace(grade.inspection, model_class=EVIL, notes=(EVIL,),
+                                                                      layers=(Layer(EVIL, EVIL, (4, 10), 10, 3),)))
+    fragment = html.fragment(grade)
+    assert "<script" not in fragment and "&lt;script&gt;alert(1)&lt;/script&gt;" in fragment

@@ -3,21 +3,20 @@
 Distributions, pass rate per criterion, a leaderboard, the errors and flags to review, groups of
 similar architectures (listed for review, never penalized) and a link to each student's report.
 Everything that comes from a submission goes through jinja2's autoescaping; charts are matplotlib
-(Agg) inline SVG; nothing loads from the network.
+inline SVG (Figure objects, never pyplot); nothing loads from the network.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 
-import matplotlib.pyplot as plt
 from markupsafe import Markup
 
 from grader import __version__
 from grader.batch.similarity import similar_groups
 from grader.report import json as json_report
 from grader.report import templates
-from grader.report.charts import svg
+from grader.report.charts import figure, svg
 from grader.results import WEAK_ISOLATION
 from grader.rubric import Rubric
 
@@ -94,7 +93,8 @@ def _charts(reports: list[dict], rubric: Rubric) -> list[dict]:
 
 
 def _histogram(name: str, title: str, xlabel: str, values: list[float], span, line) -> Markup:
-    fig, ax = plt.subplots(figsize=(3.6, 2.4))
+    fig = figure(figsize=(3.6, 2.4))
+    ax = fig.subplots()
     low, high = span or (min(values), max(values))
     if line is not None and span is None:
         low, high = min(low, line), max(high, line)

@@ -2,7 +2,7 @@
 defined once."""
 
 from grader import protocol as P
-from grader.results import WEAK_ISOLATION
+from grader.results import OBJECT, WEAK_ISOLATION
 
 # What to change, keyed by criterion id (the rubric's) and by flag id. Unknown ids fall back to the detail alone.
 CRITERION_ADVICE = {
@@ -76,7 +76,7 @@ def points_text(grade) -> str:
     """The score as the terminal and Markdown reports state it: out of what this run could judge."""
     if grade.points_not_run:
         return (f"{grade.score:g} / {grade.max_score - grade.points_not_run:g} structural points "
-                f"({grade.points_not_run:g} more need `grader grade`)")
+                f"({grade.points_not_run:g} more need `{commands(grade)['grade']}`)")
     return f"{grade.score:g} / {grade.max_score:g} points"
 
 
@@ -86,9 +86,31 @@ def model_text(grade) -> str:
     m = grade.model
     if m is None:
         return ""
+    if m.rule == OBJECT:
+        return f"{m.model_class} ({m.reason}{f', defined in {m.file}' if m.file else ''})"
     guess = f"; a guess among {len(m.others) + 1} versions" if m.guessed else ""
     built = f", built as {m.constructor.text} ({m.constructor.where})" if m.constructor else ""
     return f"{m.file}:{m.model_class} ({m.reason}{guess}){built}"
+
+
+def commands(grade) -> dict[str, str]:
+    """The calls that check and grade this submission again, as the reports suggest them: the command line's for files,
+    the notebook's for an object of the student's session."""
+    if grade.self_check:
+        return {"check": f"grader.check({grade.model.model_class})", "grade": f"grader.grade({grade.model.model_class})"}
+    return {"check": "grader check", "grade": "grader grade"}
+
+
+def self_check_text(grade) -> str:
+    """What a self-check of an object is, for every report that shows one; "" for handed-in files."""
+    if not grade.self_check:
+        return ""
+    trainer = {P.BWRAP: "in a bubblewrap sandbox", P.PROCESS: "as a separate process (no bubblewrap here)"}.get(
+        grade.environment.isolation, f"with isolation {grade.environment.isolation}")
+    return (f"Self-check of {grade.model.model_class} from your own Python session, not of a handed-in file: it was exported "
+            f"there, and everything after (the count, the features, the training and the score) is the grader's own path; the "
+            f"trainer ran {trainer}. Your instructor grades the files you hand in: `grader check` on them gives this verdict "
+            f"when they define this model.")
 
 
 TRAINED_BY_WORDS = {"graph": "its exported graph, trained by the grader's own code",

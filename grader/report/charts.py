@@ -1,4 +1,8 @@
-"""Matplotlib figures as inline SVG, for the pages that must open from disk with no network."""
+"""Matplotlib figures as inline SVG, for the pages that must open from disk with no network.
+
+Figures are matplotlib's Figure objects, drawn by the Agg and SVG renderers directly: pyplot and its backend are never
+touched, so a notebook that renders a grade keeps its own plotting as it was.
+"""
 
 from __future__ import annotations
 
@@ -6,18 +10,20 @@ import io
 import re
 
 import matplotlib
-
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402  (after choosing the backend)
-from markupsafe import Markup  # noqa: E402
+from markupsafe import Markup
+from matplotlib.figure import Figure
 
 
-def svg(fig, name: str) -> Markup:
+def figure(figsize: tuple[float, float]) -> Figure:
+    """A figure of its own, outside pyplot (nothing to close, no backend chosen)."""
+    return Figure(figsize=figsize)
+
+
+def svg(fig: Figure, name: str) -> Markup:
     """A figure as inline SVG: no XML prolog or metadata, ids prefixed so several charts can share a page."""
     buffer = io.StringIO()
-    with plt.rc_context({"svg.hashsalt": name, "svg.fonttype": "none"}):
+    with matplotlib.rc_context({"svg.hashsalt": name, "svg.fonttype": "none"}):
         fig.savefig(buffer, format="svg", bbox_inches="tight")
-    plt.close(fig)
     text = buffer.getvalue()
     text = text[text.index("<svg"):]
     text = re.sub(r"<metadata>.*?</metadata>", "", text, flags=re.S)

@@ -1,41 +1,103 @@
-"""The HTML report: one self-contained page (inline CSS, SVG charts, PNG data URIs; nothing from the network).
+"""The HTML report: one self-contained page (inline CSS, SVG charts, PNG data URIs; nothing from the network), and
+its fragment for a notebook's cell (the same templates, the CSS scoped to the fragment).
 
 Everything that comes from the submission goes through jinja2's autoescaping. Charts are drawn by
-matplotlib (Agg) and inlined as SVG; digits and feature maps are small PNGs scaled up in the browser.
+matplotlib (its Figure objects, never pyplot's state: a notebook's own plots stay as they were) and inlined
+as SVG; digits and feature maps are small PNGs scaled up in the browser.
 """
 
 from __future__ import annotations
 
 import base64
+import functools
 import io
 import math
+import re
 
 import matplotlib
-import matplotlib.pyplot as plt
+import matplotlib.image
 import numpy as np
 from markupsafe import Markup
 
 from grader import __version__
 from grader.report import templates
-from grader.report.advice import CRITERION_ADVICE, FLAG_ADVICE, STAGE_ADVICE, TRAINED_BY_WORDS, blame, machine_text, model_text, seeds_text
-from grader.report.charts import svg
+from grader.report.advice import (
+    CRITERION_ADVICE,
+    FLAG_ADVICE,
+    STAGE_ADVICE,
+    TRAINED_BY_WORDS,
+    blame,
+    commands,
+    machine_text,
+    model_text,
+    seeds_text,
+    self_check_text,
+)
+from grader.report.charts import figure, svg
 from grader.results import Diagnostics, FeatureMaps, Grade
 from grader.rubric import load_rubric
 
 YOURS, REFERENCE, THRESHOLD = "#2563eb", "#9ca3af", "#dc2626"
 
 
+FRAGMENT = "grader-report"  # the class of a fragment's outer element, which scopes its CSS
+
+
 def render(grade: Grade) -> str:
     """The whole report as one HTML page, in ASCII (other characters as entities): safe to write in any encoding."""
-    page = templates().get_template("report.html").render(
+    page = templates().get_template("report.html").render(**_context(grade, diagnostics=True))
+    return page.encode("ascii", "xmlcharrefreplace").decode("ascii")
+
+
+def fragment(grade: Grade) -> str:
+    """The report as a notebook cell shows it: the page's verdict, what to change, the curves beside the reference's (for
+    a grade) and the model, from the same templates, in one element whose CSS applies to nothing outside it."""
+    html = templates().get_template("fragment.html").render(**_context(grade, diagnostics=False), style=Markup(scoped_style()))
+    return html.encode("ascii", "xmlcharrefreplace").decode("ascii")
+
+
+def _context(grade: Grade, diagnostics: bool) -> dict:
+    """What the templates read: the grade and everything worked out from it."""
+    return dict(
         g=grade, verdict=_verdict(grade), advice=_advice(grade), comparison=_comparison(grade),
-        charts=_charts(grade), diagnostics=_diagnostics(grade.diagnostics) if grade.diagnostics else None,
+        charts=_charts(grade), diagnostics=_diagnostics(grade.diagnostics) if grade.diagnostics and diagnostics else None,
         grader_version=__version__,
         stage_advice=STAGE_ADVICE.get(grade.error.stage, "") if grade.error else "",
-        blame=blame(grade.error) if grade.error else "", model_text=model_text(grade), trained_by_words=TRAINED_BY_WORDS, seeds_text=seeds_text(grade),
-        machine_text=machine_text(grade),
+        blame=blame(grade.error) if grade.error else "", model_text=model_text(grade), trained_by_words=TRAINED_BY_WORDS,
+        seeds_text=seeds_text(grade), self_check_text=self_check_text(grade), commands=commands(grade), machine_text=machine_text(grade),
     )
-    return page.encode("ascii", "xmlcharrefreplace").decode("ascii")
+
+
+@functools.cache
+def scoped_style() -> str:
+    """The page's style.css with every rule applied inside the fragment's element alone: `body` and `:root` become that
+    element, every other selector is prefixed with it (one level of @media nesting, as style.css has)."""
+    css = re.sub(r"/\*.*?\*/", "", templates().loader.get_source(templates(), "style.css")[0], flags=re.S)
+
+    def scope(selectors: str) -> str:
+        scoped = []
+        for selector in selectors.split(","):
+            selector = selector.strip()
+            if selector in ("body", ":root", "html"):
+                scoped.append(f".{FRAGMENT}")
+            else:
+                scoped.append(f".{FRAGMENT} {selector}")
+        return ", ".join(scoped)
+
+    def rules(text: str) -> str:
+        out, position = [], 0
+        for match in re.finditer(r"([^{}]+)\{([^{}]*)\}", text):
+            out.append(f"{scope(match.group(1))} {{{match.group(2)}}}")
+            position = match.end()
+        return "\n".join(out) + text[position:].strip()
+
+    parts, position = [], 0
+    for media in re.finditer(r"(@media[^{]+)\{((?:[^{}]*\{[^{}]*\})*[^{}]*)\}", css):
+        parts.append(rules(css[position:media.start()]))
+        parts.append(f"{media.group(1).strip()} {{\n{rules(media.group(2))}\n}}")
+        position = media.end()
+    parts.append(rules(css[position:]))
+    return "\n".join(parts)
 
 
 def _verdict(grade: Grade) -> dict:
@@ -95,7 +157,8 @@ def _charts(grade: Grade) -> dict:
 
 
 def _axes(title: str, ylabel: str):
-    fig, ax = plt.subplots(figsize=(6.4, 3.4))
+    fig = figure(figsize=(6.4, 3.4))
+    ax = fig.subplots()
     ax.set_title(title, loc="left", fontsize=11)
     ax.set_xlabel("epoch")
     ax.set_ylabel(ylabel)
@@ -140,7 +203,7 @@ def _png(array: np.ndarray, cmap: str, vmin: float = 0.0, vmax: float = 1.0) -> 
     """A 2-D array as a PNG data URI (one pixel per value; the page scales it up without smoothing)."""
     buffer = io.BytesIO()
     colormap = matplotlib.colormaps[cmap].with_extremes(bad=(0, 0, 0, 0))  # NaN: transparent (the gaps in a mosaic)
-    plt.imsave(buffer, np.ma.masked_invalid(array.astype(float)), cmap=colormap, vmin=vmin, vmax=vmax, format="png")
+    matplotlib.image.imsave(buffer, np.ma.masked_invalid(array.astype(float)), cmap=colormap, vmin=vmin, vmax=vmax, format="png")
     return "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode("ascii")
 
 

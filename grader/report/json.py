@@ -45,7 +45,10 @@ def _fields(grade: Grade) -> dict:
                        "other_candidates": list(grade.model.others) if grade.model else [],
                        "chosen_signal": (grade.model.signal or None) if grade.model else None,
                        "constructor_call": constructor.text if constructor else None,
-                       "constructor_from": constructor.where if constructor else None},
+                       "constructor_from": constructor.where if constructor else None,
+                       # "object": a class or instance from the student's own session (grader.check(Net)), not handed-in files
+                       "kind": "object" if grade.self_check else "files",
+                       "source_file": (grade.model.file or None) if grade.self_check else None},
         "rubric": {"path": grade.rubric_path, "sha256": grade.rubric_sha256, "title": grade.rubric_title},
         "status": grade.status,
         "passed": grade.passed,

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import io
+import shutil
+import sys
+
 from rich import box
 from rich.console import Console, Group
 from rich.markup import escape
@@ -9,7 +13,7 @@ from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
 
-from grader.report.advice import STAGE_WORDS, TRAINED_BY_WORDS, machine_text, model_text, points_text, seeds_text
+from grader.report.advice import STAGE_WORDS, TRAINED_BY_WORDS, machine_text, model_text, points_text, seeds_text, self_check_text
 from grader.results import Grade
 
 YES, NO = "[green]yes[/]", "[red]no[/]"
@@ -19,6 +23,8 @@ def render(grade: Grade, console: Console, verbose: bool = False) -> None:
     console.print(_header(grade))
     if grade.model:
         console.print(Text(f"graded {model_text(grade)}", style="dim"))
+    if grade.self_check:
+        console.print(Text(self_check_text(grade).replace("`", ""), style="dim"))
     if grade.provisional:
         console.print(Panel("PROVISIONAL: this run deviates from the rubric's recipe (" + "; ".join(grade.provisional)
                             + "). Its numbers are not the grade.", style="bold yellow", box=box.HEAVY))
@@ -54,8 +60,17 @@ def render(grade: Grade, console: Console, verbose: bool = False) -> None:
                   f"submission sha256 {grade.submission_sha256[:12]}; {grade.seconds:.1f} s[/]")
 
 
+def text(grade: Grade, verbose: bool = False) -> str:
+    """The report as one string (a Python shell's repr of a grade): coloured when standard output is a terminal."""
+    buffer = io.StringIO()
+    console = Console(file=buffer, force_terminal=sys.stdout.isatty(), force_jupyter=False,  # into the buffer, even in a kernel
+                      width=shutil.get_terminal_size((100, 24)).columns)
+    render(grade, console, verbose)
+    return buffer.getvalue().rstrip("\n")
+
+
 def _header(grade: Grade) -> Text:
-    cls = f" ({escape(grade.model.model_class)})" if grade.model else ""
+    cls = f" ({escape(grade.model.model_class)})" if grade.model and not grade.self_check else ""
     colour = "green" if grade.verdict == "pass" else "red"
     borderline = "  [bold yellow]BORDERLINE[/]" if grade.borderline else ""
     return Text.from_markup(f"[bold {colour}]{grade.verdict.upper()}[/]{borderline}  [bold]{escape(grade.submission_path)}{cls}[/]  {points_text(grade)}  "

@@ -17,13 +17,8 @@ INSPECT_BATCH = 4  # images in the traced forward pass: small, and > 1 so BatchN
 
 def run(job: Path, request: dict, device, enter, state: dict) -> None:
     """The untrusted part: load, build, trace, export; train the model itself only when the export failed."""
-    import msgspec
     import torch
-    from safetensors.numpy import save_file
 
-    from grader.graph.export import ExportFailed, export_graph
-    from grader.graph.format import ALLOWED_OPS
-    from grader.inspect import trace as inspect
     from grader.load import importer as load
     from grader.rubric import recipe_from_dict
 
@@ -38,28 +33,62 @@ def run(job: Path, request: dict, device, enter, state: dict) -> None:
 
     state["stage"] = "inspect"
     enter("inspect", model_class=cls.__name__)
-    batch = torch.randn(INSPECT_BATCH, 1, 28, 28, generator=torch.Generator().manual_seed(0))
-    description, tensors = inspect.trace_model(model, batch)
+    traced = trace(model, cls.__name__, state["importer"].notes)
     _check_untouched(untouched)
-    description.update(model_class=cls.__name__, notes=state["importer"].notes + description["notes"], summary=_summary(model))
-    _write_trace(job, (P.INSPECTION, P.TENSORS), description, tensors)
+    write_trace(job, *traced)
 
     enter("export")
-    try:
-        graph, arrays = export_graph(model, batch)
-        refused = sorted({n["target"] for n in graph["nodes"]} - ALLOWED_OPS)
-        if refused:
-            raise ExportFailed(f"the graph uses operations the trainer does not run: {', '.join(refused)[:200]}")
-        save_file(arrays, job / P.GRAPH_TENSORS)
-        (job / P.GRAPH_FILE).write_bytes(msgspec.json.encode(graph))
-    except ExportFailed as e:
-        (job / P.GRAPH_FILE).write_bytes(msgspec.json.encode({"failed": str(e)}))
+    if not write_export(job, model):
         if request[P.MODE] == P.GRADE:  # the fallback: the submission's own code trains, flagged untrusted_training
             state["stage"] = "train"
             trainer.train_and_report(job, model, recipe, request, device, enter)
             _check_untouched(untouched)
             from grader.inspect.trace import activation_profile
             trainer.write_profile(job, *activation_profile(model, trainer.profile_images(job, device)))
+
+
+def inspect_batch():
+    """The images of the traced forward pass and of the export: the same for every model, whoever builds it."""
+    import torch
+
+    return torch.randn(INSPECT_BATCH, 1, 28, 28, generator=torch.Generator().manual_seed(0))
+
+
+def trace(model, model_class: str, notes: list[str]) -> tuple[dict, list]:
+    """One training-mode forward pass of the built model, traced: (the description, its tensors), for write_trace. Also
+    what a notebook self-check (grader.notebook) runs on the student's own object, in the student's own session."""
+    from grader.inspect import trace as inspect
+
+    description, tensors = inspect.trace_model(model, inspect_batch())
+    description.update(model_class=model_class, notes=list(notes) + description["notes"], summary=_summary(model))
+    return description, tensors
+
+
+def write_trace(job: Path, description: dict, tensors: list) -> None:
+    """The trace as the parent reads it (grader.protocol.INSPECTION and TENSORS)."""
+    _write_trace(job, (P.INSPECTION, P.TENSORS), description, tensors)
+
+
+def write_export(job: Path, model) -> bool:
+    """Export the training-mode graph and write it as the parent reads it (grader.protocol.GRAPH_FILE and GRAPH_TENSORS);
+    False when it cannot be exported (GRAPH_FILE then says why). Shared with the notebook self-check, as trace is."""
+    import msgspec
+    from safetensors.numpy import save_file
+
+    from grader.graph.export import ExportFailed, export_graph
+    from grader.graph.format import ALLOWED_OPS
+
+    try:
+        graph, arrays = export_graph(model, inspect_batch())
+        refused = sorted({n["target"] for n in graph["nodes"]} - ALLOWED_OPS)
+        if refused:
+            raise ExportFailed(f"the graph uses operations the trainer does not run: {', '.join(refused)[:200]}")
+        save_file(arrays, job / P.GRAPH_TENSORS)
+        (job / P.GRAPH_FILE).write_bytes(msgspec.json.encode(graph))
+        return True
+    except ExportFailed as e:
+        (job / P.GRAPH_FILE).write_bytes(msgspec.json.encode({"failed": str(e)}))
+        return False
 
 
 def _trace_versions(job: Path, request: dict, seed: int, enter) -> None:
@@ -79,8 +108,7 @@ def _trace_versions(job: Path, request: dict, seed: int, enter) -> None:
             cls, module, importer = load.import_model_class(request[P.ROOT], version[P.FILE], version[P.MODEL_CLASS])
             args, kwargs = _arguments(version.get(P.MODEL_ARGUMENTS) or {}, module, version[P.FILE], importer.skipped)
             torch.manual_seed(seed)
-            batch = torch.randn(INSPECT_BATCH, 1, 28, 28, generator=torch.Generator().manual_seed(0))
-            description, tensors = inspect.trace_model(_construct(cls, args, kwargs), batch)
+            description, tensors = inspect.trace_model(_construct(cls, args, kwargs), inspect_batch())
         except (Exception, SystemExit):  # noqa: BLE001  (this version cannot be graded: the others still can)
             continue
         description.update(model_class=cls.__name__, summary="")
