@@ -2,7 +2,7 @@
 recipe under each arithmetic this project can meet, against the spread from seed to seed.
 
     MNIST_DIR=../shared/mnist python bench/machine_spread.py --jobs 2 --out machine_spread.jsonl \
-        reference/model.py submissions/seed002_plain_fc_16614.py submissions/seed004_gap_8440.py
+        grader/reference/model.py submissions/seed002_plain_fc_16614.py submissions/seed004_gap_8440.py
 
 The arithmetics: the grader's pin at one thread (a batch worker), the pin at two threads (a single grade on two
 cores), the pin with oneDNN off (torch's own convolutions: another family of kernels, as another processor has), and

@@ -52,7 +52,7 @@ class PilMnist(Dataset):
         return self.transform(Image.fromarray(self.images[i], mode="L")), int(self.labels[i])
 
 
-def naive_loop(model, split, recipe, epochs: int, workers: int) -> float:
+def naive_loop(model, split, recipe, epochs: int, workers: int, after_epoch=lambda: None) -> float:
     a = recipe.augment
     transform = transforms.Compose([
         transforms.RandomAffine(a.rotate_degrees, translate=(a.translate_pixels / 28, a.translate_pixels / 28),
@@ -72,6 +72,7 @@ def naive_loop(model, split, recipe, epochs: int, workers: int) -> float:
             loss.backward()
             optimizer.step()
             scheduler.step()
+        after_epoch()
     return time.perf_counter() - start
 
 

@@ -118,8 +118,8 @@ def training_options(p: argparse.ArgumentParser) -> None:
 
 
 def threads_option(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--threads", type=int, help="CPU threads to use: the seeds of a borderline grade train side by side, on "
-                                               "one thread each, so the numbers never depend on it (default: all cores)")
+    p.add_argument("--threads", type=int, help="CPU threads to use: the first run trains on all of them, the extra seeds of a "
+                                               "borderline grade side by side (default: all cores)")
 
 
 def main(argv: list[str] | None = None) -> int:
