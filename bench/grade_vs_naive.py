@@ -13,6 +13,7 @@ images. Only for models you trust: the naive loop runs the model's code in this 
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import subprocess
 import sys
@@ -51,9 +52,11 @@ naive_loop(model, split, dataclasses.replace(recipe, epochs=epochs), epochs, 0, 
 """
 
 
-def timed(command: list[str]) -> float:
+def timed(command: list[str], codes: tuple[int, ...] = (0,)) -> float:
     start = time.perf_counter()
-    subprocess.run(command, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    code = subprocess.run(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL).returncode
+    if code not in codes:
+        raise SystemExit(f"{' '.join(command[:3])}... exited with {code}")
     return time.perf_counter() - start
 
 
@@ -66,7 +69,10 @@ def main() -> None:
     print(f"{args.model}; {os.cpu_count()} cores; whole processes, wall time")
     for epochs in args.epochs:
         with tempfile.TemporaryDirectory() as out:
-            graded = timed([grader, "grade", args.model, "--epochs", str(epochs), "--json", f"{out}/grade.json"])
+            graded = timed([grader, "grade", args.model, "--epochs", str(epochs), "--json", f"{out}/grade.json"], (0, 1))  # 1: a failed criterion
+            status = json.loads(Path(out, "grade.json").read_text())["status"]
+            if status != "graded":
+                raise SystemExit(f"the grade's status is {status}")
         naive = timed([sys.executable, "-c", NAIVE, args.model, str(epochs)])
         print(f"{epochs:>2} epoch(s): naive loop {naive:7.1f} s   grader grade {graded:7.1f} s   "
               f"the grader {naive / graded:.2f}x as fast", flush=True)

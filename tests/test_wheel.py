@@ -74,3 +74,29 @@ def test_grader_check_from_the_installed_wheel(venv, outside):
 def test_grader_reference_from_an_installed_wheel_asks_for_out(venv, outside):
     run = venv.grader("reference", "--epochs", "1", cwd=outside)
     assert run.returncode == 2 and "--out" in run.stderr and "installed" in run.stderr
+
+
+def test_grader_check_of_a_class_from_the_installed_wheel(venv, outside):
+    """A notebook's self-check, from a plain interpreter of the fresh environment: the class defined right there."""
+    code = '''
+import json, torch.nn as nn, grader
+from grader.report import json as json_report
+
+class Net(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.body = nn.Sequential(nn.Conv2d(1, 8, 3), nn.BatchNorm2d(8), nn.ReLU(), nn.Dropout(0.1), nn.AdaptiveAvgPool2d(1), nn.Flatten())
+        self.fc = nn.Linear(8, 10)
+
+    def forward(self, x):
+        return self.fc(self.body(x))
+
+g = grader.check(Net, isolation="process")
+print(json.dumps(json_report.to_dict(g)))
+'''
+    run = venv.python(code, cwd=outside)
+    assert run.returncode == 0, run.stderr
+    report = json.loads(run.stdout.splitlines()[-1])
+    assert report["status"] == "graded" and report["submission"]["kind"] == "object"
+    assert report["parameters"]["counted"] == 8 * 9 + 8 + 2 * 8 + 8 * 10 + 10  # conv, BN's two, the linear layer
+    assert {c["id"]: c["passed"] for c in report["criteria"]}["batchnorm"] is True
