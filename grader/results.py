@@ -313,16 +313,3 @@ class Grade:
     def self_check(self) -> bool:
         """A self-check of an object from the student's own session (grader.check(Net) in a notebook), not of handed-in files."""
         return self.model is not None and self.model.rule == OBJECT
-
-    # How a grade shows itself where Python shows objects; the renderers are grader.report's.
-    def _repr_html_(self) -> str:
-        """Jupyter's rich display: the HTML report's fragment (grader.report.html.fragment)."""
-        from grader.report import html
-
-        return html.fragment(self)
-
-    def __repr__(self) -> str:
-        """The terminal report, in a Python shell (and as a notebook's plain-text fallback)."""
-        from grader.report import terminal
-
-        return terminal.text(self)

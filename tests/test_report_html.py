@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 from grader import __version__, cli
+from grader.notebook import ShownGrade
 from grader.report import html
 from grader.results import (
     Architecture,
@@ -279,12 +280,12 @@ def test_cli_writes_the_html_report_of_a_real_check(tmp_path):
     assert "seed004_gap_8440.py" in page and "convblock1.0" in page and set(SECTIONS) <= set(headings(page))
 
 
-# --- the fragment a notebook cell shows (Grade._repr_html_) -------------------------------------------
+# --- the fragment a notebook cell shows (grader.notebook.ShownGrade._repr_html_) ------------------------
 
 def test_the_fragment_is_the_pages_sections_in_one_scoped_element():
     for kind in ("graded", "check", "error", "provisional"):
         grade = make_grade(kind)
-        fragment = grade._repr_html_()
+        fragment = ShownGrade(**{f.name: getattr(grade, f.name) for f in dataclasses.fields(grade)})._repr_html_()
         assert fragment == html.fragment(grade) and fragment.startswith(f'<div class="{html.FRAGMENT}">')
         shown = set(headings(fragment))
         assert {"Verdict", "What to change", "The model", "Reproducibility"} <= shown

@@ -10,6 +10,7 @@ instructor's grader gives the file that defines it. What the student must change
 
 from __future__ import annotations
 
+import dataclasses
 import os
 from pathlib import Path
 
@@ -18,6 +19,25 @@ from grader.errors import DataNotFound, UsageError
 from grader.results import Grade
 
 __all__ = ["check", "grade"]
+
+
+class ShownGrade(Grade):
+    """The Grade the command line renders, showing itself where Python shows objects: in Jupyter as the HTML report's
+    fragment, in a shell (and as a notebook's plain-text fallback) as the terminal report."""
+
+    def _repr_html_(self) -> str:
+        from grader.report import html
+
+        return html.fragment(self)
+
+    def __repr__(self) -> str:
+        from grader.report import terminal
+
+        return terminal.text(self)
+
+
+def _shown(grade: Grade) -> ShownGrade:
+    return ShownGrade(**{f.name: getattr(grade, f.name) for f in dataclasses.fields(grade)})
 
 
 def check(model, rubric=None, model_class: str = "", isolation: str = "auto") -> Grade:
@@ -30,7 +50,7 @@ def check(model, rubric=None, model_class: str = "", isolation: str = "auto") ->
     from grader import api
 
     rubric = _rubric(rubric)
-    return api.check(_submission(model, model_class, P.CHECK), rubric, _class_option(model, model_class), isolation)
+    return _shown(api.check(_submission(model, model_class, P.CHECK), rubric, _class_option(model, model_class), isolation))
 
 
 def grade(model, rubric=None, model_class: str = "", epochs: int | None = None, device: str = "auto", train_limit: int | None = None,
@@ -51,8 +71,8 @@ def grade(model, rubric=None, model_class: str = "", epochs: int | None = None, 
     folder = _mnist(data_dir)
     reference = api.load_reference()
     with live.live(epochs or rubric.recipe.epochs, rubric.recipe.seed, reference.history if reference else (), progress) as show:
-        return api.grade(submission, rubric, _class_option(model, model_class), folder, epochs, train_limit, device, cores,
-                         on_progress=show, isolation=isolation)
+        return _shown(api.grade(submission, rubric, _class_option(model, model_class), folder, epochs, train_limit, device, cores,
+                                on_progress=show, isolation=isolation))
 
 
 def _submission(model, model_class: str, command: str):
