@@ -8,7 +8,6 @@ from __future__ import annotations
 import dataclasses
 import importlib.metadata
 import json
-import os
 import platform
 import time
 import traceback
@@ -117,7 +116,7 @@ def grade(
     def run() -> Grade:
         loaded = split or mnist.load_split(mnist.find_mnist(data_dir), recipe.split, train_limit)
         return _run(path, rubric, model_class, mode=P.GRADE, split=loaded, epochs=epochs or recipe.epochs, device=device,
-                    cores=cores or os.cpu_count() or 1, on_progress=on_progress, isolation=isolation,
+                    cores=cores or numerics.usable_cores(), on_progress=on_progress, isolation=isolation,
                     defer_borderline=defer_borderline, earlier=earlier)
 
     return _graded(path, rubric, P.GRADE, run)
@@ -441,7 +440,7 @@ def run_reference(seeds: list[int], rubric: Rubric | None = None, on_progress=la
     `grader/reference/results.json` holds."""
     rubric = rubric or load_rubric(DEFAULT_RUBRIC)
     split = mnist.load_split(mnist.find_mnist(data_dir), rubric.recipe.split, train_limit)
-    threads = max(1, (os.cpu_count() or 1) // workers)  # the cores, shared by the seeds that train at once
+    threads = max(1, numerics.usable_cores() // workers)  # the cores, shared by the seeds that train at once
 
     def run(seed: int) -> Grade:
         seeded = dataclasses.replace(rubric, recipe=dataclasses.replace(rubric.recipe, seed=seed),

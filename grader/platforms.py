@@ -116,32 +116,12 @@ def gradescope(submission_dir: str | Path = GRADESCOPE_SUBMISSION, results: str 
         "Ask your instructor to raise the autograder's memory or timeout.")))
     grade = None
     try:
-        if options.get("cores") is None:
-            options["cores"] = cpu_quota()  # None: every core
         grade = safe_grade(find_submission(submission_dir), rubric_path, P.GRADE, model_class, **options)
         payload = gradescope_report.render(grade, accuracy_visibility)
     except Exception as e:  # noqa: BLE001  (a bug in the report, or in the grader outside api: still a valid results.json)
         payload = json.dumps(gradescope_report.failure(f"the grader itself failed: {type(e).__name__}: {e}", traceback.format_exc()))
     _write_atomically(results, payload)
     return grade
-
-
-def cpu_quota() -> int | None:
-    """CPUs this container may use (cgroup quota): Gradescope gives fractions of a many-core host, and a borderline
-    grade's seeds side by side on every host core would crawl. None when no quota is set."""
-    try:
-        quota, period = Path("/sys/fs/cgroup/cpu.max").read_text().split()[:2]  # cgroup v2: "max 100000" or "200000 100000"
-        if quota == "max":
-            return None
-        return max(1, int(int(quota) / int(period)))
-    except (OSError, ValueError):
-        pass
-    try:
-        quota = int(Path("/sys/fs/cgroup/cpu/cpu.cfs_quota_us").read_text())  # cgroup v1
-        period = int(Path("/sys/fs/cgroup/cpu/cpu.cfs_period_us").read_text())
-        return max(1, quota // period) if quota > 0 else None
-    except (OSError, ValueError):
-        return None
 
 
 def _write_atomically(path: Path, text: str) -> None:

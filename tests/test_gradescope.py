@@ -234,7 +234,3 @@ def test_find_submission_looks_into_a_single_uploaded_folder(tmp_path):
     (upload / "model.py").write_text("")
     assert platforms.find_submission(upload) == upload
 
-
-def test_cpu_quota_is_a_positive_count_or_none():
-    quota = platforms.cpu_quota()
-    assert quota is None or (isinstance(quota, int) and quota >= 1)

@@ -87,3 +87,20 @@ def test_unpinned_the_kernels_and_threads_change_the_losses_pinned_they_do_not()
     assert train_once(1, **numerics.worker_environment(1)) == pinned  # a repeat is identical
     assert train_once(1, **{**numerics.worker_environment(1), "ATEN_CPU_CAPABILITY": "default"}) != pinned
     assert train_once(2, **{**numerics.worker_environment(1), "OMP_NUM_THREADS": "2"}) != pinned
+
+
+def test_a_grade_uses_the_cores_it_may_use_within_a_containers_quota(tmp_path):
+    assert 1 <= numerics.usable_cores() <= (os.cpu_count() or 1)
+    (tmp_path / "cpu.max").write_text("max 100000\n")
+    assert numerics.cgroup_quota(tmp_path) is None  # no quota: every core of its affinity
+    (tmp_path / "cpu.max").write_text("250000 100000\n")
+    assert numerics.cgroup_quota(tmp_path) == 2  # two and a half CPUs: two whole threads
+    (tmp_path / "cpu.max").write_text("50000 100000\n")
+    assert numerics.cgroup_quota(tmp_path) == 1
+    (tmp_path / "cpu.max").unlink()
+    (tmp_path / "cpu").mkdir()
+    (tmp_path / "cpu" / "cpu.cfs_quota_us").write_text("400000\n")  # cgroup v1
+    (tmp_path / "cpu" / "cpu.cfs_period_us").write_text("100000\n")
+    assert numerics.cgroup_quota(tmp_path) == 4
+    (tmp_path / "cpu" / "cpu.cfs_quota_us").write_text("-1\n")
+    assert numerics.cgroup_quota(tmp_path) is None
