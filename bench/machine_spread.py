@@ -8,8 +8,9 @@ The arithmetics: the grader's pin at one thread (a batch worker), the pin at two
 cores), the pin with oneDNN off (torch's own convolutions: another family of kernels, as another processor has), and
 a GPU when there is one. Each run is a fresh process (the environment must be set before torch loads) training the
 model with the grader's trainer (grader.train) for the rubric's epochs, then predicting the exact validation and test
-images. `--jobs` runs that many side by side: the numbers do not depend on it (each run's arithmetic is its own),
-only the time does. The seed-to-seed spread beside it is the reference's recorded five seeds
+images. `--jobs` runs that many one-thread runs side by side, and a run of more threads alone (threads that share a
+core with another run wait on each other: four times as slow): the numbers do not depend on it (each run's
+arithmetic is its own), only the time does. The seed-to-seed spread beside it is the reference's recorded five seeds
 (reference/results.json, one arithmetic). Only for models you trust: their code runs in the child process.
 """
 
@@ -99,7 +100,8 @@ def main() -> None:
         return result
 
     with ThreadPoolExecutor(max_workers=args.jobs) as pool:
-        results = list(pool.map(run, runs))
+        results = list(pool.map(run, [r for r in runs if r[2] == 1]))
+    results += [run(r) for r in runs if r[2] > 1]
     print("\n| model | arithmetic | validation % | test % |\n| --- | --- | ---: | ---: |")
     for r in results:
         print(f"| `{r['model']}` | {r['arithmetic']} | {r['validation_accuracy']:.2f} | {r['test_accuracy']:.2f} |")
