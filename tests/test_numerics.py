@@ -34,9 +34,8 @@ def numbers(report: dict) -> list:
 
 
 def test_a_grade_trains_on_the_threads_it_is_given_and_says_so(mnist_dir, tmp_path):
-    one = quick_grade(mnist_dir, tmp_path / "one.json", "--threads", "1")
+    one = quick_grade(mnist_dir, tmp_path / "one.json", "--threads", "1")  # a repeat is identical: tests/test_grade.py
     assert one["environment"]["device"].startswith("cpu (1 thread,")
-    assert numbers(quick_grade(mnist_dir, tmp_path / "again.json", "--threads", "1")) == numbers(one)  # a repeat is identical
     if (os.cpu_count() or 1) >= 2:
         two = quick_grade(mnist_dir, tmp_path / "two.json", "--threads", "2")
         assert two["environment"]["device"].startswith("cpu (2 threads,")
