@@ -20,9 +20,9 @@ import argparse
 import json
 import os
 import statistics
-import subprocess
-import sys
 from concurrent.futures import ThreadPoolExecutor
+
+from pinning import run_child  # bench/, this script's folder
 
 from grader import api, numerics
 
@@ -69,10 +69,7 @@ def arithmetics() -> list[tuple[str, int, bool, str]]:
 
 
 def train_once(path: str, threads: int, onednn: bool, device: str, epochs: int) -> dict:
-    clean = {k: v for k, v in os.environ.items() if k not in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", *numerics.KERNEL_CAPS)}
-    out = subprocess.run([sys.executable, "-c", CHILD, path, str(threads), "1" if onednn else "0", device, str(epochs)],
-                         env={**clean, **numerics.worker_environment(threads)}, capture_output=True, text=True, check=True).stdout
-    return json.loads(out.splitlines()[-1])
+    return run_child(CHILD, [path, str(threads), "1" if onednn else "0", device, str(epochs)], numerics.worker_environment(threads))
 
 
 def spread(values: list[float]) -> str:

@@ -47,9 +47,14 @@ print(json.dumps({"loss": epochs[-1].train_loss, "images_per_second": len(split.
 
 
 def run(path: str, limit: int, threads: int, env: dict, onednn: bool = True) -> dict:
+    return run_child(CHILD, [path, str(limit), str(threads), "1" if onednn else "0"], env)
+
+
+def run_child(code: str, arguments: list[str], env: dict) -> dict:
+    """`code` run by a fresh Python with `arguments`, its arithmetic set by `env` alone (this machine's own thread counts
+    and kernel caps left out), and the JSON line it printed last."""
     clean = {k: v for k, v in os.environ.items() if k not in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", *numerics.KERNEL_CAPS)}
-    out = subprocess.run([sys.executable, "-c", CHILD, path, str(limit), str(threads), "1" if onednn else "0"],
-                         env={**clean, **env}, capture_output=True, text=True, check=True).stdout
+    out = subprocess.run([sys.executable, "-c", code, *arguments], env={**clean, **env}, capture_output=True, text=True, check=True).stdout
     return json.loads(out.splitlines()[-1])
 
 
