@@ -214,17 +214,7 @@ def _say(failures: list[str]) -> None:
 
 
 def _grade_with_progress(args, rubric, console: Console):
-    total = args.epochs or rubric.recipe.epochs
-    columns = (TextColumn("[bold]training[/] epoch {task.completed}/{task.total}"), BarColumn(), TextColumn("{task.fields[status]}"),
-               TimeElapsedColumn(), TimeRemainingColumn())
-    with Progress(*columns, console=console, transient=True) as progress:
-        task = progress.add_task("train", total=total, status="starting the worker")
-
-        def update(p: api.Progress) -> None:
-            loss = f"loss {p.train_loss:.4f}, " if p.train_loss is not None else ""
-            seed = f"seed {p.seed}: " if p.seed != rubric.recipe.seed else ""  # more seeds: a borderline grade
-            progress.update(task, completed=p.epoch, status=f"{seed}{loss}validation {p.validation_accuracy:.2f}%")
-
+    with terminal.training_bar(args.epochs or rubric.recipe.epochs, rubric.recipe.seed, console) as update:
         return api.grade(args.submission, rubric, args.model_class, args.data_dir, args.epochs, args.train_limit,
                          args.device, args.threads, on_progress=update, isolation=args.isolation)
 

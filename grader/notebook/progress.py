@@ -36,7 +36,9 @@ def live(epochs: int, first_seed: int, reference: tuple[float, ...] = (), enable
         finally:
             view.finish()
     else:
-        with _terminal(epochs, first_seed) as update:
+        from grader.report.terminal import training_bar
+
+        with training_bar(epochs, first_seed) as update:
             yield update
 
 
@@ -93,21 +95,3 @@ def _chart(rows: list[Progress], first_seed: int, reference: tuple[float, ...], 
 
     return {"yours": " ".join(",".join(d) for d in dots(yours)), "reference": " ".join(",".join(d) for d in dots(theirs)),
             "yours_dots": dots(yours), "reference_dots": dots(theirs), "low": f"{low:.1f}", "high": f"{high:.1f}", "last": f"{yours[-1]:.2f}"}
-
-
-@contextlib.contextmanager
-def _terminal(epochs: int, first_seed: int) -> Iterator[Callable[[Progress], None]]:
-    from rich.progress import BarColumn, TextColumn, TimeElapsedColumn, TimeRemainingColumn
-    from rich.progress import Progress as Bar
-
-    columns = (TextColumn("[bold]training[/] epoch {task.completed}/{task.total}"), BarColumn(), TextColumn("{task.fields[status]}"),
-               TimeElapsedColumn(), TimeRemainingColumn())
-    with Bar(*columns, transient=True) as bar:
-        task = bar.add_task("train", total=epochs, status="starting the trainer")
-
-        def update(p: Progress) -> None:
-            loss = f"loss {p.train_loss:.4f}, " if p.train_loss is not None else ""
-            seed = f"seed {p.seed}: " if p.seed != first_seed else ""
-            bar.update(task, completed=p.epoch, status=f"{seed}{loss}validation {p.validation_accuracy:.2f}%")
-
-        yield update

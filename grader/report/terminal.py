@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import contextlib
 import io
 import shutil
 import sys
+from collections.abc import Callable, Iterator
 
 from rich import box
 from rich.console import Console, Group
 from rich.markup import escape
 from rich.panel import Panel
+from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 from rich.table import Table
 from rich.text import Text
 
@@ -17,6 +20,23 @@ from grader.report.advice import STAGE_WORDS, TRAINED_BY_WORDS, machine_text, mo
 from grader.results import Grade
 
 YES, NO = "[green]yes[/]", "[red]no[/]"
+
+
+@contextlib.contextmanager
+def training_bar(epochs: int, first_seed: int, console: Console | None = None) -> Iterator[Callable]:
+    """A grade's training as a live bar, gone when it ends; yields the `on_progress` of grader.api.grade (each finished
+    epoch: its seed, epoch, loss and validation accuracy)."""
+    columns = (TextColumn("[bold]training[/] epoch {task.completed}/{task.total}"), BarColumn(), TextColumn("{task.fields[status]}"),
+               TimeElapsedColumn(), TimeRemainingColumn())
+    with Progress(*columns, console=console, transient=True) as bar:
+        task = bar.add_task("train", total=epochs, status="starting the workers")
+
+        def update(p) -> None:
+            loss = f"loss {p.train_loss:.4f}, " if p.train_loss is not None else ""
+            seed = f"seed {p.seed}: " if p.seed != first_seed else ""  # more seeds: a borderline grade
+            bar.update(task, completed=p.epoch, status=f"{seed}{loss}validation {p.validation_accuracy:.2f}%")
+
+        yield update
 
 
 def render(grade: Grade, console: Console, verbose: bool = False) -> None:
