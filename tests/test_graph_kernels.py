@@ -40,7 +40,7 @@ def test_multithreaded_channels_last_batch_norm_equals_atens_one_thread_run(thre
     assert got[1].is_contiguous(memory_format=torch.channels_last)
 
 
-def test_the_replacement_is_atens_own_call_outside_a_multithreaded_channels_last_training_step(threads):
+def test_the_replacement_is_atens_own_call_where_atens_kernel_is_fast(threads):
     x = torch.randn(4, 3, 5, 5, requires_grad=True)
     bn = nn.BatchNorm2d(3)
     torch.set_num_threads(2)
@@ -49,3 +49,7 @@ def test_the_replacement_is_atens_own_call_outside_a_multithreaded_channels_last
     out = kernels.batch_norm(x.contiguous(memory_format=torch.channels_last), bn.weight, bn.bias, bn.running_mean,
                              bn.running_var, True, 0.1, 1e-5, False)
     assert type(out.grad_fn).__name__ == "_BatchNormBackward"
+    x = torch.randn(4, 16, 5, 5).contiguous(memory_format=torch.channels_last)  # 16 channels: ATen's two threads are faster
+    bn = nn.BatchNorm2d(16)
+    out = kernels.batch_norm(x, bn.weight, bn.bias, bn.running_mean, bn.running_var, True, 0.1, 1e-5, False)
+    assert type(out.grad_fn).__name__ == "NativeBatchNormBackward0"
