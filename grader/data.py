@@ -113,7 +113,7 @@ def load_split(folder: Path, split: Split, train_limit: int | None = None) -> Mn
         shortfall = f"the training file holds {available} images, the rubric's split needs {split.train + split.validation}"
     if train_limit is not None and train_limit < n_train:
         n_train = train_limit
-        shortfall = shortfall or f"--train-limit {train_limit}"
+        shortfall = shortfall or f"training limited to {train_limit} images"  # --train-limit, or train_limit in a notebook
     order = np.random.default_rng(split.seed).permutation(available)
     val, train = order[:n_val], order[n_val : n_val + n_train]
     return MnistSplit(

@@ -56,6 +56,6 @@ def test_split_is_seeded_disjoint_and_scaled_down_on_small_data(tmp_path):
     train_rows = {img.tobytes() for img in a.train_images}
     assert not any(img.tobytes() in train_rows for img in a.validation_images)
     limited = data.load_split(folder, Split(train=800, validation=200, seed=0), train_limit=100)
-    assert len(limited.train_images) == 100 and limited.shortfall == "--train-limit 100"
+    assert len(limited.train_images) == 100 and limited.shortfall == "training limited to 100 images"
     exact = data.load_split(folder, Split(train=1000, validation=200, seed=0))
     assert exact.shortfall == ""
