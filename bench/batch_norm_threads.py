@@ -75,5 +75,6 @@ def main() -> None:
         print(f"{Path(path).name}: the trainer's loop {aten:,.0f} images/s with ATen's batch norm, {trainer:,.0f} with "
               f"the trainer's ({trainer / aten:.2f}x)")
 
+
 if __name__ == "__main__":
     main()

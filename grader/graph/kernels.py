@@ -3,7 +3,7 @@
 Batch normalization on a channels_last tensor (the trainer's format, for the convolutions) crawls on several threads
 unless the channel count is a multiple of 16 (measured: 16, 32, 48 fast; 8, 10, 12, 20, 24, 28 slow), the pattern of
 threads whose per-channel sums share cache lines. On a 2-core Xeon, 8 channels at 28x28, batch 128: forward and
-backward 10.9 ms on two threads, 3.1 ms on one (README, "Performance").
+backward 10.0 ms on two threads, 2.9 ms on one (README, "Performance").
 So a training-mode batch norm on channels_last with such a channel count runs ATen's kernels on one thread (a
 one-thread run's numbers, whatever the run's thread count); at 16 channels two threads stay faster (2.3 against
 4.8 ms), and ATen keeps those.
@@ -44,7 +44,7 @@ class _BatchNorm(torch.autograd.Function):
     @staticmethod
     def backward(ctx, grad_out):
         input, weight, save_mean, save_invstd = ctx.saved_tensors
-        mask = [ctx.needs_input_grad[0], weight is not None and ctx.needs_input_grad[1], ctx.needs_input_grad[2]]
+        mask = list(ctx.needs_input_grad[:3])  # input, weight, bias
         with _one_thread():
             grads = _native_backward(grad_out, input, weight, None, None, save_mean, save_invstd, True, ctx.eps, mask)
         return (*grads, None, None, None, None)
