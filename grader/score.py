@@ -47,8 +47,8 @@ def _criterion(c: Criterion, inspection: Inspection, histories, borderline: bool
 
     if c.metric:
         if histories is None:
-            return CriterionResult(c.id, False, 0.0, c.points, "not run: a check does not train; a grade does (`grader grade`, or `grader.grade(...)` in a notebook)", ran=False,
-                                   metric=c.metric)
+            return CriterionResult(c.id, False, 0.0, c.points, "not run: a check does not train; a grade does (`grader grade`, "
+                                   "or `grader.grade(...)` in a notebook)", ran=False, metric=c.metric)
         return _accuracy(c, histories, result)
     if c.less_than is not None:
         n = inspection.parameters.counted
