@@ -4,6 +4,8 @@ recipe under each arithmetic this project can meet, against the spread from seed
     MNIST_DIR=../shared/mnist python bench/machine_spread.py --jobs 2 --out machine_spread.jsonl \
         grader/reference/model.py submissions/seed002_plain_fc_16614.py submissions/seed004_gap_8440.py
 
+`--only pin2 --` (keys: pin1 pin2 onednn-off gpu) runs those arithmetics alone, to re-run one column.
+
 The arithmetics: the grader's pin at one thread (a batch worker), the pin at two threads (a single grade on two
 cores), the pin with oneDNN off (torch's own convolutions: another family of kernels, as another processor has), and
 a GPU when there is one. Each run is a fresh process (the environment must be set before torch loads) training the
@@ -57,14 +59,15 @@ print(json.dumps({"validation_accuracy": accuracy(predicted[:v], split.validatio
 """
 
 
-def arithmetics() -> list[tuple[str, int, bool, str]]:
-    """(name, threads, oneDNN on, device) of each arithmetic to try on this machine."""
-    found = [("pin, 1 thread (a batch worker)", 1, True, "cpu"), ("pin, 2 threads (a single grade on 2 cores)", 2, True, "cpu"),
-             ("pin, 1 thread, oneDNN off (other convolution kernels)", 1, False, "cpu")]
+def arithmetics() -> dict[str, tuple[str, int, bool, str]]:
+    """{key: (name, threads, oneDNN on, device)} of each arithmetic to try on this machine."""
+    found = {"pin1": ("pin, 1 thread (a batch worker)", 1, True, "cpu"),
+             "pin2": ("pin, 2 threads (a single grade on 2 cores)", 2, True, "cpu"),
+             "onednn-off": ("pin, 1 thread, oneDNN off (other convolution kernels)", 1, False, "cpu")}
     import torch
 
     if torch.cuda.is_available():
-        found.append((f"GPU ({torch.cuda.get_device_name(0)})", 1, True, "cuda"))
+        found["gpu"] = (f"GPU ({torch.cuda.get_device_name(0)})", 1, True, "cuda")
     return found
 
 
@@ -83,8 +86,12 @@ def main() -> None:
     parser.add_argument("--jobs", type=int, default=1, help="runs side by side")
     parser.add_argument("--out", help="append each run as a JSON line to this file")
     parser.add_argument("--epochs", type=int, default=0, help="fewer than the rubric's, for a quick look (default: the rubric's)")
+    parser.add_argument("--only", nargs="+", metavar="KEY", help="these arithmetics (pin1 pin2 onednn-off gpu; default: all here)")
     args = parser.parse_args()
-    runs = [(model, *a) for model in args.models for a in arithmetics()]
+    found = arithmetics()
+    if missing := set(args.only or ()) - set(found):
+        parser.error(f"not on this machine: {', '.join(sorted(missing))} (here: {', '.join(found)})")
+    runs = [(model, *found[key]) for model in args.models for key in args.only or found]
     print(f"{len(runs)} runs of the whole recipe on {numerics.cpu_model()}, {os.cpu_count()} cores, {args.jobs} side by side", flush=True)
 
     def run(job):
