@@ -81,7 +81,7 @@ def main() -> None:
         try:
             model = build(path, recipe.seed)
             probe = copy.deepcopy(model)
-            graph = GraphModel(typed(*export_graph(probe, torch.randn(4, 1, 28, 28, generator=torch.Generator().manual_seed(0)))))
+            graph = GraphModel(typed(*export_graph(probe, torch.randn(4, 1, 28, 28, generator=torch.Generator().manual_seed(0)))), {})
         except ExportFailed as e:
             print(f"{name:28} not exportable: {str(e)[:80]}")
             continue

@@ -4,11 +4,12 @@ recipe under each arithmetic this project can meet, against the spread from seed
     MNIST_DIR=../shared/mnist python bench/machine_spread.py --jobs 2 --out machine_spread.jsonl \
         grader/reference/model.py submissions/seed002_plain_fc_16614.py submissions/seed004_gap_8440.py
 
-`--only pin2 --` (keys: pin1 pin2 onednn-off gpu) runs those arithmetics alone, to re-run one column.
+`--only pin2 --` (keys: pin1 pin2 onednn-off conv-avx2 gpu) runs those arithmetics alone, to re-run one column.
 
 The arithmetics: the grader's pin at one thread (a batch worker), the pin at two threads (a single grade on two
-cores), the pin with oneDNN off (torch's own convolutions: another family of kernels, as another processor has), and
-a GPU when there is one. Each run is a fresh process (the environment must be set before torch loads) training the
+cores), the pin with oneDNN off (torch's own convolutions: another family of kernels, as another processor has), on
+an AVX-512 CPU the pin with its convolutions at AVX2 (what an AVX2 machine of the vendor runs), and a GPU when there
+is one. Each run is a fresh process (the environment must be set before torch loads) training the
 model with the grader's trainer (grader.train) for the rubric's epochs, then predicting the exact validation and test
 images. `--jobs` runs that many one-thread runs side by side, and a run of more threads alone (threads that share a
 core with another run wait on each other: four times as slow): the numbers do not depend on it (each run's
@@ -59,20 +60,23 @@ print(json.dumps({"validation_accuracy": accuracy(predicted[:v], split.validatio
 """
 
 
-def arithmetics() -> dict[str, tuple[str, int, bool, str]]:
-    """{key: (name, threads, oneDNN on, device)} of each arithmetic to try on this machine."""
-    found = {"pin1": ("pin, 1 thread (a batch worker)", 1, True, "cpu"),
-             "pin2": ("pin, 2 threads (a single grade on 2 cores)", 2, True, "cpu"),
-             "onednn-off": ("pin, 1 thread, oneDNN off (other convolution kernels)", 1, False, "cpu")}
+def arithmetics() -> dict[str, tuple[str, int, bool, str, dict]]:
+    """{key: (name, threads, oneDNN on, device, environment over the pin's)} of each arithmetic to try on this machine."""
+    found = {"pin1": ("pin, 1 thread (a batch worker)", 1, True, "cpu", {}),
+             "pin2": ("pin, 2 threads (a single grade on 2 cores)", 2, True, "cpu", {}),
+             "onednn-off": ("pin, 1 thread, oneDNN off (other convolution kernels)", 1, False, "cpu", {})}
+    if numerics.worker_environment(1).get("ONEDNN_MAX_CPU_ISA", "AVX2") != "AVX2":
+        found["conv-avx2"] = ("pin, 1 thread, convolutions at AVX2 (an AVX2 machine's)", 1, True, "cpu", {"ONEDNN_MAX_CPU_ISA": "AVX2"})
     import torch
 
     if torch.cuda.is_available():
-        found["gpu"] = (f"GPU ({torch.cuda.get_device_name(0)})", 1, True, "cuda")
+        found["gpu"] = (f"GPU ({torch.cuda.get_device_name(0)})", 1, True, "cuda", {})
     return found
 
 
-def train_once(path: str, threads: int, onednn: bool, device: str, epochs: int) -> dict:
-    return run_child(CHILD, [path, str(threads), "1" if onednn else "0", device, str(epochs)], numerics.worker_environment(threads))
+def train_once(path: str, threads: int, onednn: bool, device: str, environment: dict, epochs: int) -> dict:
+    return run_child(CHILD, [path, str(threads), "1" if onednn else "0", device, str(epochs)],
+                     {**numerics.worker_environment(threads), **environment})
 
 
 def spread(values: list[float]) -> str:
@@ -86,7 +90,7 @@ def main() -> None:
     parser.add_argument("--jobs", type=int, default=1, help="runs side by side")
     parser.add_argument("--out", help="append each run as a JSON line to this file")
     parser.add_argument("--epochs", type=int, default=0, help="fewer than the rubric's, for a quick look (default: the rubric's)")
-    parser.add_argument("--only", nargs="+", metavar="KEY", help="these arithmetics (pin1 pin2 onednn-off gpu; default: all here)")
+    parser.add_argument("--only", nargs="+", metavar="KEY", help="these arithmetics (pin1 pin2 onednn-off conv-avx2 gpu; default: all here)")
     args = parser.parse_args()
     found = arithmetics()
     if missing := set(args.only or ()) - set(found):
@@ -95,8 +99,8 @@ def main() -> None:
     print(f"{len(runs)} runs of the whole recipe on {numerics.cpu_model()}, {os.cpu_count()} cores, {args.jobs} side by side", flush=True)
 
     def run(job):
-        model, name, threads, onednn, device = job
-        result = {"model": model, "arithmetic": name, **train_once(model, threads, onednn, device, args.epochs)}
+        model, name, threads, onednn, device, environment = job
+        result = {"model": model, "arithmetic": name, **train_once(model, threads, onednn, device, environment, args.epochs)}
         if args.out:
             with open(args.out, "a") as f:
                 f.write(json.dumps(result) + "\n")

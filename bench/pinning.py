@@ -2,10 +2,11 @@
 
     MNIST_DIR=../shared/mnist python bench/pinning.py --train-limit 10000 submissions/seed004_gap_8440.py
 
-Trains the model with the grader's trainer for one epoch, each time in a fresh process, under: the
-machine's defaults with all its cores, one thread with the native kernels, the grader's pin (one
-thread, AVX2 kernels, MKL CNR), the pin with oneDNN off (torch's own convolutions), and the pin at
-each other thread count. Prints images per second and the final training loss to every digit: equal
+Trains the model's exported graph with the grader's trainer for one epoch (as a grade trains it), each time in a
+fresh process, under: the machine's defaults with all its cores, one thread with the native kernels, the grader's
+pin (one thread, torch's kernels at AVX2, MKL CNR, oneDNN's convolutions at the CPU's best of AVX-512 and AVX2), the
+pin with oneDNN off (torch's own convolutions), on an AVX-512 CPU the pin with its convolutions at AVX2 (issue 13's
+pin), and the pin at each other thread count. Prints images per second and the final training loss to every digit: equal
 losses mean the same arithmetic. Only for models you trust: their code runs in the child process.
 """
 
@@ -21,7 +22,11 @@ from grader import numerics
 
 CHILD = """
 import contextlib, io, json, sys, time, torch
+sys.path.insert(0, "bench")
+from trainer_vs_naive import typed
 from grader import data as mnist, train
+from grader.graph.build import GraphModel
+from grader.graph.export import export_graph
 from grader.load import choose_model, resolve_submission
 from grader.load.importer import import_model_class
 from grader.rubric import DEFAULT_RUBRIC, load_rubric
@@ -35,14 +40,15 @@ choice = choose_model(submission)
 with contextlib.redirect_stdout(io.StringIO()):
     cls = import_model_class(submission.root, choice.file, choice.model_class)[0]
     torch.manual_seed(recipe.seed)
-    model = cls()
+    model = GraphModel(typed(*export_graph(cls(), torch.randn(4, 1, 28, 28))), {})
 epochs = []
 start = time.perf_counter()
 train.train(model, split.train_images, split.train_labels, split.validation_images[:2000], split.validation_images[:0], recipe, 1,
             torch.device("cpu"), epochs.append)
 seconds = time.perf_counter() - start
 print(json.dumps({"loss": epochs[-1].train_loss, "images_per_second": len(split.train_images) / seconds,
-                  "kernels": torch.backends.cpu.get_cpu_capability()}))
+                  "kernels": train.describe_device(torch.device("cpu")).split(", ", 1)[1][:-1] if onednn
+                  else torch.backends.cpu.get_cpu_capability() + ", oneDNN off"}))
 """
 
 
@@ -68,11 +74,15 @@ def main() -> None:
     configurations = [
         (f"machine defaults, {cores} threads", cores, {}, True),
         ("1 thread, native kernels", 1, {}, True),
-        ("grader's pin: 1 thread, AVX2, MKL CNR", 1, pinned, True),
+        ("grader's pin: 1 thread", 1, pinned, True),
         ("grader's pin, oneDNN off", 1, pinned, False),
         *((f"pin at {n} threads", n, {**pinned, "OMP_NUM_THREADS": str(n), "MKL_NUM_THREADS": str(n)}, True)
           for n in range(2, cores + 1)),
     ]
+    if pinned.get("ONEDNN_MAX_CPU_ISA", "AVX2") != "AVX2":  # issue 13's pin had the convolutions at AVX2 too
+        configurations += [(f"pin at {n} thread{'s' if n > 1 else ''}, convolutions at AVX2", n,
+                            {**pinned, "OMP_NUM_THREADS": str(n), "MKL_NUM_THREADS": str(n), "ONEDNN_MAX_CPU_ISA": "AVX2"}, True)
+                           for n in range(1, cores + 1)]
     print(f"{args.model}, 1 epoch on {args.train_limit:,} images, {cores} cores, {numerics.cpu_model()}")
     print("| configuration | kernels | images/s | final training loss |")
     print("| --- | --- | ---: | --- |")

@@ -130,7 +130,7 @@ def main() -> None:
     print(f"{args.model}, {args.epochs} epochs, {images:,} training images each; torch {torch.__version__}, "
           f"{torch.get_num_threads()} threads, {os.cpu_count()} cores, {platform.processor() or platform.machine()}")
     results = {}
-    as_graph = lambda model: GraphModel(typed(*export_graph(model, torch.randn(4, 1, 28, 28))))  # noqa: E731
+    as_graph = lambda model: GraphModel(typed(*export_graph(model, torch.randn(4, 1, 28, 28))), {})  # noqa: E731
     for name in ("naive", "grader", "graph"):
         model = as_graph(copy.deepcopy(initial)) if name == "graph" else copy.deepcopy(initial)
         torch.manual_seed(recipe.seed)

@@ -18,6 +18,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from grader import numerics
 from grader.rubric import Augment, Recipe
 
 MEAN, STD = 0.1307, 0.3081  # MNIST pixel statistics; every submission sees inputs normalized by them
@@ -44,8 +45,9 @@ def resolve_device(requested: str) -> torch.device:
 def describe_device(device: torch.device) -> str:
     if device.type == "cuda":
         return f"{device.type}:{device.index or 0} ({torch.cuda.get_device_name(device)})"
-    threads = torch.get_num_threads()
-    return f"cpu ({threads} thread{'s' if threads != 1 else ''}, {torch.backends.cpu.get_cpu_capability()})"
+    threads, convolutions = torch.get_num_threads(), numerics.convolution_kernels()
+    kernels = torch.backends.cpu.get_cpu_capability() + (f", {convolutions} convolutions" if convolutions else "")
+    return f"cpu ({threads} thread{'s' if threads != 1 else ''}, {kernels})"
 
 
 def normalize(images_uint8: torch.Tensor) -> torch.Tensor:

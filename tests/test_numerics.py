@@ -1,5 +1,5 @@
 """A grade's arithmetic is the grader's choice, never the machine's settings: the thread count of each run (stated in its
-device line) and kernels capped at AVX2 (grader.numerics)."""
+device line) and kernels capped (grader.numerics)."""
 
 import json
 import os
@@ -53,7 +53,23 @@ def test_every_worker_runs_pinned_whatever_the_grader_was_started_with(monkeypat
     assert dict(item.split("=") for item in printed) == {**expected, "threads": "1"}
     if HAS_AVX2:
         assert set(numerics.KERNEL_CAPS) <= set(numerics.worker_environment(1))  # every cap, on a CPU that runs it
-        assert g.environment.device == "cpu (1 thread, AVX2)" and g.environment.machine and g.environment.cpu
+        convolutions = ", AVX-512 convolutions" if numerics.AVX512_FLAGS <= numerics.cpu_flags() else ""
+        assert g.environment.device == f"cpu (1 thread, AVX2{convolutions})" and g.environment.machine and g.environment.cpu
+
+
+def test_torch_and_mkl_are_capped_at_avx2_and_the_convolutions_at_the_best_the_cpu_has(monkeypatch):
+    avx2 = frozenset({"sse4_2", "avx", "avx2", "fma"})
+    avx512 = avx2 | {"avx512f", "avx512bw", "avx512vl", "avx512dq", "avx512cd"}
+    assert numerics.kernel_caps(avx2) == {"ATEN_CPU_CAPABILITY": "avx2", "ONEDNN_MAX_CPU_ISA": "AVX2", "MKL_CBWR": "AVX2,STRICT"}
+    assert numerics.kernel_caps(avx512) == {**numerics.kernel_caps(avx2), "ONEDNN_MAX_CPU_ISA": "AVX512_CORE"}
+    assert numerics.kernel_caps(avx2 - {"fma"}) == {} and numerics.kernel_caps(frozenset({"avx512f", "avx2"})) == {}
+    assert numerics.kernel_caps(avx2 | {"avx512f"})["ONEDNN_MAX_CPU_ISA"] == "AVX2"  # AVX512_CORE needs all four
+    monkeypatch.setenv("ONEDNN_MAX_CPU_ISA", "AVX512_CORE")  # what a worker's device line says of them
+    assert numerics.convolution_kernels() == "AVX-512"
+    monkeypatch.setenv("ONEDNN_MAX_CPU_ISA", "AVX2")
+    assert numerics.convolution_kernels() is None  # ATen's AVX2 already says it
+    monkeypatch.delenv("ONEDNN_MAX_CPU_ISA")
+    assert numerics.convolution_kernels() is None
 
 
 TRAIN_ONCE = """
