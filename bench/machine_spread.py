@@ -10,7 +10,7 @@ The arithmetics: the grader's pin at one thread (a batch worker), the pin at two
 cores), the pin with oneDNN off (torch's own convolutions: another family of kernels, as another processor has), on
 an AVX-512 CPU the pin with its convolutions at AVX2 (what an AVX2 machine of the vendor runs), and a GPU when there
 is one. Each run is a fresh process (the environment must be set before torch loads) training the
-model with the grader's trainer (grader.train) for the rubric's epochs, then predicting the exact validation and test
+model's exported graph with the grader's trainer (grader.train) for the rubric's epochs, as a grade trains it, then predicting the exact validation and test
 images. `--jobs` runs that many one-thread runs side by side, and a run of more threads alone (threads that share a
 core with another run wait on each other: four times as slow): the numbers do not depend on it (each run's
 arithmetic is its own), only the time does. The seed-to-seed spread beside it is the reference's recorded five seeds
@@ -31,7 +31,11 @@ from grader import api, numerics
 
 CHILD = """
 import contextlib, io, json, sys, time, numpy as np, torch
+sys.path.insert(0, "bench")
+from trainer_vs_naive import typed
 from grader import data as mnist, numerics, train
+from grader.graph.build import GraphModel
+from grader.graph.export import export_graph
 from grader.evaluate import accuracy
 from grader.load import choose_model, resolve_submission
 from grader.load.importer import import_model_class
@@ -46,7 +50,7 @@ choice = choose_model(submission)
 with contextlib.redirect_stdout(io.StringIO()):
     cls = import_model_class(submission.root, choice.file, choice.model_class)[0]
     torch.manual_seed(recipe.seed)
-    model = cls()
+    model = GraphModel(typed(*export_graph(cls(), torch.randn(4, 1, 28, 28))), {})
 torch.manual_seed(recipe.seed)
 start = time.perf_counter()
 train.train(model, split.train_images, split.train_labels, split.validation_images[:8], split.validation_images[:0], recipe,
