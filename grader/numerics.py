@@ -8,8 +8,9 @@ training identical on every machine, so a grade's accuracy carries the machine's
 bench/machine_spread.py and folded into the rubric's borderline band. What the caps still buy: a machine's
 own settings never choose its kernels, and torch's and MKL's kernels give the same numbers on AVX-512 and AVX2
 machines of one vendor at no measurable cost. Capping oneDNN's convolutions at AVX2 as well cost a training about
-a fifth of its speed on an AVX-512 CPU (README, "Performance"), to make one vendor's AVX2 and AVX-512 machines
-agree where they differ anyway from the other vendor's: they run AVX-512 where the CPU has it. The thread count
+a fifth of its speed on an AVX-512 CPU (README, "Fair grades at the threshold"), to make one vendor's AVX2 and
+AVX-512 machines agree while the other vendor's differ from both anyway: so the convolutions run AVX-512 where the
+CPU has it. The thread count
 is the grader's choice per run (every core for a single grade, one per worker in a batch); both are in every
 report's device line ("cpu (2 threads, AVX2, AVX-512 convolutions)") with the processor's name.
 On a CPU without AVX2 (or not x86) the caps are left out, since they would crash or warn there, and the
@@ -26,7 +27,7 @@ from pathlib import Path
 CPU_FLAGS_NEEDED = {"avx2", "fma"}  # what ATen's and oneDNN's AVX2 kernels execute
 AVX512_FLAGS = {"avx512f", "avx512bw", "avx512vl", "avx512dq"}  # oneDNN's AVX512_CORE
 KERNEL_CAPS = ("ATEN_CPU_CAPABILITY", "ONEDNN_MAX_CPU_ISA", "MKL_CBWR")  # the variables; a worker's own values are never kept
-CONVOLUTIONS = {"AVX2": "AVX2", "AVX512_CORE": "AVX-512"}  # oneDNN's cap -> the device line's words
+CONVOLUTIONS = {"AVX512_CORE": "AVX-512"}  # oneDNN's cap -> the device line's words, where it is not ATen's AVX2
 
 
 def kernel_caps(flags: frozenset[str]) -> dict[str, str]:
@@ -86,8 +87,7 @@ def has_avx2() -> bool:
 
 def convolution_kernels() -> str | None:
     """The device line's words for oneDNN's cap in this (worker) process, where it differs from ATen's AVX2."""
-    words = CONVOLUTIONS.get(os.environ.get("ONEDNN_MAX_CPU_ISA", ""))
-    return words if words and words != "AVX2" else None
+    return CONVOLUTIONS.get(os.environ.get("ONEDNN_MAX_CPU_ISA", ""))
 
 
 def pin_torch(torch, threads: int) -> None:
