@@ -75,7 +75,10 @@ def main() -> None:
     for epochs in args.epochs:
         with tempfile.TemporaryDirectory() as out:
             rubric = Path(out, "rubric.toml")  # one training run, as the naive loop's: no borderline seeds
-            rubric.write_text(re.sub(r"(?m)^borderline_runs = \d+", "borderline_runs = 1", DEFAULT_RUBRIC.read_text()))
+            text, found = re.subn(r"(?m)^borderline_runs = \d+", "borderline_runs = 1", DEFAULT_RUBRIC.read_text())
+            if found != 1:
+                raise SystemExit(f"{DEFAULT_RUBRIC} has no 'borderline_runs = N' line to set to 1")
+            rubric.write_text(text)
             graded = timed([grader, "grade", args.model, "--epochs", str(epochs), "--rubric", str(rubric), "--json", f"{out}/grade.json"],
                            (0, 1))  # 1: a failed criterion
             report = json.loads(Path(out, "grade.json").read_text())

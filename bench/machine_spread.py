@@ -32,10 +32,8 @@ from grader import api, numerics
 CHILD = """
 import contextlib, io, json, sys, time, numpy as np, torch
 sys.path.insert(0, "bench")
-from trainer_vs_naive import typed
+from trainer_vs_naive import as_graph
 from grader import data as mnist, numerics, train
-from grader.graph.build import GraphModel
-from grader.graph.export import export_graph
 from grader.evaluate import accuracy
 from grader.load import choose_model, resolve_submission
 from grader.load.importer import import_model_class
@@ -50,7 +48,7 @@ choice = choose_model(submission)
 with contextlib.redirect_stdout(io.StringIO()):
     cls = import_model_class(submission.root, choice.file, choice.model_class)[0]
     torch.manual_seed(recipe.seed)
-    model = GraphModel(typed(*export_graph(cls(), torch.randn(4, 1, 28, 28))), {})
+    model = as_graph(cls())
 torch.manual_seed(recipe.seed)
 start = time.perf_counter()
 train.train(model, split.train_images, split.train_labels, split.validation_images[:8], split.validation_images[:0], recipe,

@@ -23,10 +23,8 @@ from grader import numerics
 CHILD = """
 import contextlib, io, json, sys, time, torch
 sys.path.insert(0, "bench")
-from trainer_vs_naive import typed
+from trainer_vs_naive import as_graph
 from grader import data as mnist, train
-from grader.graph.build import GraphModel
-from grader.graph.export import export_graph
 from grader.load import choose_model, resolve_submission
 from grader.load.importer import import_model_class
 from grader.rubric import DEFAULT_RUBRIC, load_rubric
@@ -40,15 +38,14 @@ choice = choose_model(submission)
 with contextlib.redirect_stdout(io.StringIO()):
     cls = import_model_class(submission.root, choice.file, choice.model_class)[0]
     torch.manual_seed(recipe.seed)
-    model = GraphModel(typed(*export_graph(cls(), torch.randn(4, 1, 28, 28))), {})
+    model = as_graph(cls())
 epochs = []
 start = time.perf_counter()
 train.train(model, split.train_images, split.train_labels, split.validation_images[:2000], split.validation_images[:0], recipe, 1,
             torch.device("cpu"), epochs.append)
 seconds = time.perf_counter() - start
 print(json.dumps({"loss": epochs[-1].train_loss, "images_per_second": len(split.train_images) / seconds,
-                  "kernels": train.describe_device(torch.device("cpu")).split(", ", 1)[1][:-1] if onednn
-                  else torch.backends.cpu.get_cpu_capability() + ", oneDNN off"}))
+                  "kernels": train.describe_kernels() if onednn else torch.backends.cpu.get_cpu_capability() + ", oneDNN off"}))
 """
 
 

@@ -42,6 +42,11 @@ def typed(graph: dict, arrays: dict):
     return decode_graph(msgspec.json.encode(graph), arrays)
 
 
+def as_graph(model: torch.nn.Module) -> GraphModel:
+    """The model as the trainer trains it: exported, through the boundary's types, rebuilt (grader.graph)."""
+    return GraphModel(typed(*export_graph(model, torch.randn(4, 1, 28, 28))), {})
+
+
 class PilMnist(Dataset):
     def __init__(self, images: np.ndarray, labels: np.ndarray, transform):
         self.images, self.labels, self.transform = images, labels, transform
@@ -130,7 +135,6 @@ def main() -> None:
     print(f"{args.model}, {args.epochs} epochs, {images:,} training images each; torch {torch.__version__}, "
           f"{torch.get_num_threads()} threads, {os.cpu_count()} cores, {platform.processor() or platform.machine()}")
     results = {}
-    as_graph = lambda model: GraphModel(typed(*export_graph(model, torch.randn(4, 1, 28, 28))), {})  # noqa: E731
     for name in ("naive", "grader", "graph"):
         model = as_graph(copy.deepcopy(initial)) if name == "graph" else copy.deepcopy(initial)
         torch.manual_seed(recipe.seed)

@@ -81,10 +81,6 @@ def cpu_flags() -> frozenset[str]:
     return frozenset(flags.split(":", 1)[1].split())
 
 
-def has_avx2() -> bool:
-    return CPU_FLAGS_NEEDED <= cpu_flags()
-
-
 def convolution_kernels() -> str | None:
     """The device line's words for oneDNN's cap in this (worker) process, where it differs from ATen's AVX2."""
     return CONVOLUTIONS.get(os.environ.get("ONEDNN_MAX_CPU_ISA", ""))

@@ -45,9 +45,14 @@ def resolve_device(requested: str) -> torch.device:
 def describe_device(device: torch.device) -> str:
     if device.type == "cuda":
         return f"{device.type}:{device.index or 0} ({torch.cuda.get_device_name(device)})"
-    threads, convolutions = torch.get_num_threads(), numerics.convolution_kernels()
-    kernels = torch.backends.cpu.get_cpu_capability() + (f", {convolutions} convolutions" if convolutions else "")
-    return f"cpu ({threads} thread{'s' if threads != 1 else ''}, {kernels})"
+    threads = torch.get_num_threads()
+    return f"cpu ({threads} thread{'s' if threads != 1 else ''}, {describe_kernels()})"
+
+
+def describe_kernels() -> str:
+    """The CPU kernels this process runs: ATen's instruction set, and the convolutions' where they differ from it."""
+    convolutions = numerics.convolution_kernels()
+    return torch.backends.cpu.get_cpu_capability() + (f", {convolutions} convolutions" if convolutions else "")
 
 
 def normalize(images_uint8: torch.Tensor) -> torch.Tensor:
